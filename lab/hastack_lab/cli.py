@@ -1,0 +1,78 @@
+"""`hastack-lab`: bring the lab up, look at it, talk to its Salt, tear it down."""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from .lab import Lab, LabError
+
+
+def print_status(status):
+    print(f"lab {status['lab']}  network {status['network']}  VIP {status['vip']}  "
+          f"master {'up' if status['master'] else 'DOWN'}")
+    print(f"{'host':<6} {'ip':<15} {'ns':<5} {'minion':<7} services")
+    for row in status["hosts"]:
+        services = " ".join(f"{name}:{'up' if ok else 'DOWN'}" for name, ok in row["services"].items())
+        print(f"{row['host']:<6} {row['ip']:<15} {'up' if row['running'] else 'DOWN':<5} "
+              f"{'ok' if row['minion'] else 'DOWN':<7} {services or '-'}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="hastack-lab", description=__doc__)
+    parser.add_argument("--name", default=os.environ.get("HASTACK_LAB_NAME", "hastack"),
+                        help="lab name; several labs can coexist (default: hastack)")
+    parser.add_argument("--subnet", default=os.environ.get("HASTACK_LAB_SUBNET", "10.250.0.0/24"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="create the hosts, start Salt, deploy the stack")
+    up.add_argument("--hosts", type=int, default=3)
+    up.add_argument("--no-deploy", action="store_true")
+    status = sub.add_parser("status", help="one row per host")
+    status.add_argument("--json", action="store_true")
+    sub.add_parser("down", help="stop and remove everything the lab made")
+    for tool in ("salt", "salt-run", "salt-key"):
+        p = sub.add_parser(tool, help=f"the real {tool} against the lab master")
+        p.add_argument("args", nargs=argparse.REMAINDER)
+    call = sub.add_parser("salt-call", help="salt-call inside a host")
+    call.add_argument("host")
+    call.add_argument("args", nargs=argparse.REMAINDER)
+    ex = sub.add_parser("exec", help="run a command inside a host: exec HOST -- CMD...")
+    ex.add_argument("host")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    host_count = getattr(args, "hosts", None)
+    if host_count is None:
+        saved = Lab(name=args.name, subnet=args.subnet).state_dir / "lab.json"
+        host_count = json.loads(saved.read_text())["host_count"] if saved.exists() else 3
+    lab = Lab(name=args.name, subnet=args.subnet, host_count=host_count)
+    try:
+        if args.command == "up":
+            elapsed = lab.up(deploy=not args.no_deploy)
+            print(f"[lab] up in {elapsed:.1f}s")
+            print_status(lab.status())
+        elif args.command == "down":
+            started = time.monotonic()
+            lab.down()
+            print(f"[lab] down in {time.monotonic() - started:.1f}s; nothing left behind")
+        elif args.command == "status":
+            status = lab.status()
+            print(json.dumps(status, indent=2) if args.json else "", end="\n" if args.json else "")
+            if not args.json:
+                print_status(status)
+        elif args.command in ("salt", "salt-run", "salt-key"):
+            os.execv(lab.salt_cmd(args.command)[0], lab.salt_cmd(args.command, *args.args))
+        elif args.command == "salt-call":
+            from .lab import VENV_BIN
+            return lab.exec(args.host, [str(VENV_BIN / "salt-call"), *args.args],
+                            check=False, capture=False, timeout=None).returncode
+        elif args.command == "exec":
+            cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+            if not cmd:
+                parser.error("exec needs a command: exec HOST -- CMD...")
+            return lab.exec(args.host, cmd, check=False, capture=False, timeout=None).returncode
+    except LabError as exc:
+        print(f"hastack-lab: {exc}", file=sys.stderr)
+        return 2
+    return 0

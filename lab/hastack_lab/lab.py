@@ -1,0 +1,566 @@
+"""The hastack lab: N controller "hosts" as Linux namespaces on one machine.
+
+Each host is a PID namespace whose init (hostinit.py) has its own network,
+UTS, IPC and mount namespaces, overlays over /etc, /var, /srv and /root, and a
+salt-minion. A veth pair links each host to a bridge on the machine, where a
+salt-master listens. Everything the lab creates is named after the lab, so a
+later `up` or `down` finds and removes what a killed lab left behind.
+
+Used by the `hastack-lab` command and by the test fixtures alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+STATE_ROOT = pathlib.Path(os.environ.get("HASTACK_LAB_STATE", "/opt/hastack-lab"))
+VENV_BIN = pathlib.Path(sys.executable).parent
+PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+
+# Init scripts whose status the lab reports, per role. Later tiers add theirs.
+ROLE_SERVICES = {
+    "cache": ["memcached"],
+}
+ROLES = ["lb", "db", "arbitrator", "mq", "cache", "api", "dashboard",
+         "swift_proxy", "swift_storage"]
+# Every secret the formula may ask for; the lab generates them all.
+SECRET_NAMES = [
+    "keepalived_auth", "haproxy_stats", "galera_sst", "db_keystone", "db_glance",
+    "db_nova", "db_placement", "rabbit_cookie", "rabbit_openstack",
+    "keystone_admin", "keystone_fernet_seed", "service_glance", "service_nova",
+    "service_placement", "service_swift", "horizon_secret_key",
+    "swift_hash_prefix", "swift_hash_suffix",
+]
+SALT_PORTS = (4505, 4506)
+
+
+class LabError(RuntimeError):
+    """A problem the user can act on; the CLI prints it without a traceback."""
+
+
+def run(cmd, check=True, capture=True, timeout=None, **kw):
+    proc = subprocess.run(cmd, check=False, text=True, timeout=timeout,
+                          capture_output=capture, **kw)
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout or "").strip() if capture else ""
+        raise LabError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{detail}")
+    return proc
+
+
+def wait_until(predicate, timeout, interval=0.2, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _cmdline(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def _listening(addr, port):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((addr, port)) == 0
+
+
+def _all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+@dataclasses.dataclass
+class Lab:
+    name: str = "hastack"
+    subnet: str = "10.250.0.0/24"
+    host_count: int = 3
+    say: object = print
+
+    # ---------------------------------------------------------------- naming
+    @property
+    def network(self):
+        return ipaddress.ip_network(self.subnet)
+
+    @property
+    def master_ip(self):
+        return str(self.network[1])
+
+    @property
+    def vip(self):
+        return str(self.network[10])
+
+    @property
+    def hosts(self):
+        return [f"ctl{i}" for i in range(1, self.host_count + 1)]
+
+    def host_ip(self, host):
+        return str(self.network[10 + int(host[3:])])
+
+    @property
+    def bridge(self):
+        return f"{self.name}0"[:15]
+
+    def link_name(self, host):
+        return f"{self.name}-{host}"[:15]
+
+    def netns_name(self, host):
+        return f"{self.name}-{host}"
+
+    @property
+    def state_dir(self):
+        return STATE_ROOT / self.name
+
+    def host_dir(self, host):
+        return self.state_dir / "hosts" / host
+
+    @property
+    def master_dir(self):
+        return self.state_dir / "master"
+
+    @property
+    def master_conf_dir(self):
+        return self.master_dir / "etc"
+
+    @property
+    def pillar_dir(self):
+        # Generated pillar (topology and secrets): kept out of git.
+        return REPO / "lab" / "pillar" / "generated" / self.name
+
+    # -------------------------------------------------------------- checks
+    def preflight(self):
+        problems = []
+        if os.geteuid() != 0:
+            problems.append("the lab needs root (namespaces, bridge, mounts)")
+        for ns in ("net", "mnt", "pid", "uts", "ipc"):
+            if not pathlib.Path(f"/proc/self/ns/{ns}").exists():
+                problems.append(f"kernel lacks {ns} namespaces")
+        filesystems = pathlib.Path("/proc/filesystems").read_text()
+        if "overlay" not in filesystems:
+            problems.append("kernel lacks overlayfs (modprobe overlay)")
+        for tool in ("ip", "unshare", "nsenter", "mount", "umount"):
+            if shutil.which(tool) is None:
+                problems.append(f"missing command: {tool}")
+        if not 1 <= self.host_count <= 9:
+            problems.append("--hosts must be between 1 and 9")
+        if problems:
+            raise LabError("cannot run the lab:\n  - " + "\n  - ".join(problems))
+
+    def _check_settings(self):
+        """Refuse to touch a running lab that was made with other settings."""
+        saved = self.state_dir / "lab.json"
+        if not saved.exists():
+            return
+        old = json.loads(saved.read_text())
+        mine = {"subnet": self.subnet, "host_count": self.host_count}
+        if {k: old.get(k) for k in mine} != mine and (self._init_pids() or self._master_pid()):
+            raise LabError(
+                f"lab '{self.name}' is running with {old.get('host_count')} hosts on "
+                f"{old.get('subnet')}; run `hastack-lab down` before changing its settings")
+
+    def _check_network_free(self):
+        out = run(["ip", "-o", "-4", "addr", "show"]).stdout
+        for line in out.splitlines():
+            dev, addr = line.split()[1], line.split()[3]
+            if dev == self.bridge:
+                continue
+            if ipaddress.ip_interface(addr).network.overlaps(self.network):
+                raise LabError(f"{addr} on {dev} overlaps the lab network {self.subnet}")
+
+    def _check_ports_free(self):
+        for port in SALT_PORTS:
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.master_ip, port))
+                except OSError as exc:
+                    raise LabError(f"port {self.master_ip}:{port} is taken ({exc.strerror}); "
+                                   "is another salt-master running?") from exc
+
+    # ------------------------------------------------------------ processes
+    def _init_pids(self):
+        """PIDs (machine view) of this lab's host inits, by host name."""
+        found = {}
+        marker = self.name.encode()
+        for pid in _all_pids():
+            argv = _cmdline(pid)
+            if b"hastack_lab.hostinit" in argv and b"--lab" in argv:
+                if argv[argv.index(b"--lab") + 1] == marker and b"--hostname" in argv:
+                    host = argv[argv.index(b"--hostname") + 1].decode()
+                    # unshare's own argv carries the same words; the init is its child.
+                    if pathlib.Path(f"/proc/{pid}/exe").resolve().name != "unshare":
+                        found[host] = pid
+        return found
+
+    def _master_pids(self):
+        # salt-master rewrites its process titles, so match on the joined command line.
+        conf = str(self.master_conf_dir).encode()
+        found = []
+        for pid in _all_pids():
+            line = b" ".join(_cmdline(pid))
+            if b"salt-master" in line and conf in line:
+                found.append(pid)
+        return found
+
+    def _master_pid(self):
+        pids = self._master_pids()
+        return min(pids) if pids else None
+
+    def init_pid(self, host):
+        pid = self._init_pids().get(host)
+        if pid is None:
+            raise LabError(f"host {host} is not running (try `hastack-lab up`)")
+        return pid
+
+    # ------------------------------------------------------------ lifecycle
+    def up(self, deploy=True):
+        started = time.monotonic()
+        self.preflight()
+        self._check_settings()
+        self.cleanup_strays()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "lab.json").write_text(json.dumps(
+            {"name": self.name, "subnet": self.subnet, "host_count": self.host_count}))
+        self.say(f"[lab] network {self.subnet}: bridge {self.bridge}, master {self.master_ip}, "
+                 f"VIP {self.vip} reserved")
+        self._ensure_bridge()
+        self._write_pillar()
+        self._ensure_master()
+        running = self._init_pids()
+        for host in self.hosts:
+            if host in running and (self.host_dir(host) / "network-ready").exists():
+                continue
+            self.say(f"[lab] starting host {host} ({self.host_ip(host)})")
+            self.start_host(host)
+        self._accept_and_ping()
+        self.say(f"[lab] {len(self.hosts)} minions answer ({time.monotonic() - started:.1f}s)")
+        if deploy:
+            self.deploy()
+        return time.monotonic() - started
+
+    def deploy(self, pillar=None):
+        """Sync the formula's modules to the master, then run hastack.deploy."""
+        self.say("[lab] salt-run saltutil.sync_all")
+        self.salt_run("saltutil.sync_all")
+        self.say("[lab] salt-run state.orch hastack.deploy")
+        result = self.orchestrate("hastack.deploy", pillar=pillar)
+        for step in result["steps"]:
+            mark = "ok  " if step["result"] else "FAIL"
+            self.say(f"  {mark} {step['id']:<40} {step['duration_ms'] / 1000:6.1f}s  {step['changes']} changed")
+        if not result["ok"]:
+            raise LabError("deploy failed:\n" + "\n".join(result["errors"]))
+        return result
+
+    def down(self):
+        self.say(f"[lab] stopping lab '{self.name}'")
+        self.cleanup_strays(remove_state=True)
+        left = self.leftovers()
+        if left:
+            raise LabError("could not remove: " + ", ".join(left))
+
+    def cleanup_strays(self, remove_state=False):
+        """Remove what a killed or stopped lab left: processes, netns, links, mounts.
+
+        Hosts whose init is still alive and wired are kept unless remove_state.
+        """
+        inits = self._init_pids()
+        for host, pid in inits.items():
+            healthy = (self.host_dir(host) / "network-ready").exists() and host in self.hosts
+            if remove_state or not healthy:
+                self._kill(pid)
+        if remove_state:
+            for pid in self._master_pids():
+                self._kill(pid)
+        alive = set(self._init_pids())
+        for ns in run(["ip", "netns", "list"]).stdout.split("\n"):
+            ns = ns.split(" ")[0]
+            if ns.startswith(f"{self.name}-") and ns[len(self.name) + 1:] not in alive:
+                run(["ip", "netns", "del", ns], check=False)
+        for link in self._links():
+            if link == self.bridge and not remove_state:
+                continue
+            host = link[len(self.name) + 1:]
+            if link != self.bridge and host in alive:
+                continue
+            run(["ip", "link", "del", link], check=False)
+        for mountpoint in self._mounts():
+            run(["umount", "-l", mountpoint], check=False)
+        if remove_state and self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+
+    def leftovers(self):
+        """What of this lab still exists on the machine (empty after down)."""
+        found = [f"process {pid} (host {h})" for h, pid in self._init_pids().items()]
+        found += [f"salt-master {pid}" for pid in self._master_pids()]
+        found += [f"netns {ns.split(' ')[0]}" for ns in run(["ip", "netns", "list"]).stdout.splitlines()
+                  if ns.startswith(f"{self.name}-")]
+        found += [f"link {link}" for link in self._links()]
+        found += [f"mount {m}" for m in self._mounts()]
+        if self.state_dir.exists():
+            found.append(f"dir {self.state_dir}")
+        return found
+
+    def _links(self):
+        names = []
+        for line in run(["ip", "-o", "link", "show"]).stdout.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name == self.bridge or name.startswith(f"{self.name}-"):
+                names.append(name)
+        return names
+
+    def _mounts(self):
+        points = []
+        for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines():
+            point = line.split()[4]
+            if point.startswith(str(self.state_dir)) or point.startswith(f"/run/netns/{self.name}-"):
+                points.append(point)
+        return sorted(points, key=len, reverse=True)
+
+    @staticmethod
+    def _kill(pid, sig=signal.SIGKILL, timeout=10):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        wait_until(lambda: not pathlib.Path(f"/proc/{pid}").exists() or
+                   pathlib.Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z",
+                   timeout, 0.05, f"process {pid} to exit")
+
+    # -------------------------------------------------------------- network
+    def _ensure_bridge(self):
+        if self.bridge not in self._links():
+            self._check_network_free()
+            run(["ip", "link", "add", self.bridge, "type", "bridge"])
+            run(["ip", "addr", "add", f"{self.master_ip}/{self.network.prefixlen}", "dev", self.bridge])
+        run(["ip", "link", "set", self.bridge, "up"])
+
+    # ---------------------------------------------------------------- hosts
+    def start_host(self, host):
+        """Start (or, with its state kept, reboot) one host; returns its init PID."""
+        hdir = self.host_dir(host)
+        for marker in ("mounted", "network-ready"):
+            (hdir / marker).unlink(missing_ok=True)
+        self._write_host_config(host)
+        log = open(hdir / "init.log", "ab")
+        minion = [str(VENV_BIN / "salt-minion"), "-c", "/etc/salt", "-l", "warning"]
+        cmd = ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork",
+               "--mount-proc", "--propagation", "private", "--kill-child",
+               sys.executable, "-m", "hastack_lab.hostinit", "--hostname", host,
+               "--host-dir", str(hdir), "--lab", self.name, "--", *minion]
+        env = dict(os.environ, PYTHONPATH=str(PACKAGE_DIR.parent))
+        subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, env=env, cwd="/")
+        wait_until(lambda: (hdir / "mounted").exists(), 30, 0.05, f"{host} to mount its filesystems")
+        pid = self.init_pid(host)
+        link = self.link_name(host)
+        run(["ip", "link", "del", link], check=False)
+        run(["ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", str(pid)])
+        run(["ip", "link", "set", link, "master", self.bridge, "up"])
+        inside = ["nsenter", "-t", str(pid), "-n"]
+        run([*inside, "ip", "addr", "add", f"{self.host_ip(host)}/{self.network.prefixlen}", "dev", "eth0"])
+        run([*inside, "ip", "link", "set", "eth0", "up"])
+        run([*inside, "ip", "route", "add", "default", "via", self.master_ip])
+        run(["ip", "netns", "del", self.netns_name(host)], check=False)
+        run(["ip", "netns", "attach", self.netns_name(host), str(pid)])
+        (hdir / "network-ready").touch()
+        return pid
+
+    def _write_host_config(self, host):
+        etc = self.host_dir(host) / "upper" / "etc"
+        etc.mkdir(parents=True, exist_ok=True)
+        # The lab has no DNS: an unreachable nameserver makes every lookup (salt
+        # grains, apt, services) wait for timeouts. Names come from /etc/hosts.
+        (etc / "resolv.conf").write_text("# lab host: no DNS server; names come from /etc/hosts\n")
+        conf = etc / "salt" / "minion.d"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "lab.conf").write_text(yaml.safe_dump({
+            "id": host,
+            "master": self.master_ip,
+            "transport": "tcp",
+            # No systemd here: without this, service.* silently does nothing.
+            "disable_modules": ["systemd_service"],
+            "log_file": "/var/log/salt/minion",
+            "log_level_logfile": "info",
+            "acceptance_wait_time": 1,
+            "acceptance_wait_time_max": 2,
+            "random_reauth_delay": 0,
+            "auth_tries": 30,
+        }))
+
+    def exec(self, host, cmd, check=True, timeout=120, capture=True):
+        """Run cmd inside host (all its namespaces, cwd /)."""
+        pid = self.init_pid(host)
+        full = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "--wd=/", "--", *cmd]
+        return run(full, check=check, timeout=timeout, capture=capture)
+
+    # ---------------------------------------------------------------- salt
+    def _write_pillar(self):
+        self.pillar_dir.mkdir(parents=True, exist_ok=True)
+        topology = {"hastack": {
+            "network": {"cidr": self.subnet, "vip": self.vip},
+            "hosts": {h: {"ip": self.host_ip(h)} for h in self.hosts},
+            # The default layout: every role on every host (converged).
+            "roles": {role: list(self.hosts) if role != "arbitrator" else [] for role in ROLES},
+        }}
+        (self.pillar_dir / "topology.sls").write_text(
+            "# Generated by hastack-lab up: the lab's hosts and roles.\n" + yaml.safe_dump(topology))
+        secrets_file = self.pillar_dir / "secrets.sls"
+        if not secrets_file.exists():
+            generated = {"hastack": {"secrets": {n: secrets.token_hex(16) for n in SECRET_NAMES}}}
+            secrets_file.write_text("# Generated by hastack-lab up; never committed.\n"
+                                    + yaml.safe_dump(generated))
+            secrets_file.chmod(0o600)
+
+    def _write_master_config(self):
+        files = self.master_dir / "srv" / "salt"
+        files.mkdir(parents=True, exist_ok=True)
+        # The formula as an operator's file_roots would serve it (repo root), minus
+        # the repo's non-formula trees, plus the lab's top file.
+        for entry in ("hastack", "orch", "reactor", "_modules", "_states"):
+            link = files / entry
+            if not link.is_symlink():
+                link.symlink_to(REPO / entry)
+        top = files / "top.sls"
+        if not top.is_symlink():
+            top.symlink_to(REPO / "lab" / "salt" / "top.sls")
+        self.master_conf_dir.mkdir(parents=True, exist_ok=True)
+        (self.master_conf_dir / "master").write_text(yaml.safe_dump({
+            "id": f"{self.name}-master",
+            "root_dir": str(self.master_dir),
+            "interface": self.master_ip,
+            "transport": "tcp",
+            "presence_events": True,
+            "file_roots": {"base": [str(files)]},
+            "pillar_roots": {"base": [str(self.pillar_dir), str(REPO / "lab" / "pillar")]},
+            "log_file": str(self.master_dir / "log" / "master"),
+            "key_logfile": str(self.master_dir / "log" / "key"),
+            "log_level_logfile": "info",
+            "worker_threads": 4,
+            "timeout": 30,
+            "gather_job_timeout": 20,
+            "keep_jobs_seconds": 3600,
+        }))
+
+    def _ensure_master(self):
+        self._write_master_config()
+        if self._master_pid():
+            return
+        self._check_ports_free()
+        self.say("[lab] starting salt-master")
+        log = open(self.state_dir / "master.log", "ab")
+        subprocess.Popen([str(VENV_BIN / "salt-master"), "-c", str(self.master_conf_dir), "-l", "warning"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, cwd="/")
+        wait_until(lambda: _listening(self.master_ip, SALT_PORTS[1]), 60, 0.2, "salt-master to listen")
+
+    def salt_cmd(self, tool, *args):
+        return [str(VENV_BIN / tool), "-c", str(self.master_conf_dir), *map(str, args)]
+
+    def salt_json(self, tool, *args, timeout=600):
+        # --static: one JSON document for all minions (only `salt` streams per minion).
+        static = ["--static"] if tool == "salt" else []
+        proc = run(self.salt_cmd(tool, "--out", "json", *static, *args), check=False, timeout=timeout)
+        try:
+            return json.loads(proc.stdout) if proc.stdout.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise LabError(f"{tool} {' '.join(args)} gave no JSON:\n{proc.stdout}\n{proc.stderr}") from exc
+
+    def salt(self, *args, timeout=600):
+        """`salt` against the lab master; returns {minion: return} (parsed JSON)."""
+        return self.salt_json("salt", *args, timeout=timeout)
+
+    def salt_run(self, *args, timeout=900):
+        return self.salt_json("salt-run", *args, timeout=timeout)
+
+    def orchestrate(self, sls, pillar=None, timeout=1800):
+        """Run an orchestration; returns {ok, steps: [...], errors: [...], raw}."""
+        args = ["state.orch", sls]
+        if pillar is not None:
+            args.append(f"pillar={json.dumps(pillar)}")
+        raw = self.salt_run(*args, timeout=timeout)
+        return summarize_orchestration(raw)
+
+    def _accept_and_ping(self):
+        expected = set(self.hosts)
+
+        def accept():
+            keys = self.salt_json("salt-key", "-L")
+            pending = set(keys.get("minions_pre", [])) & expected
+            for minion in pending:
+                run(self.salt_cmd("salt-key", "-y", "-a", minion))
+            return expected <= set(keys.get("minions", []))
+        wait_until(accept, 120, 1.0, "minion keys")
+
+        def pong():
+            answers = self.salt("-L", ",".join(self.hosts), "test.ping", "-t", "5")
+            return all(answers.get(h) is True for h in self.hosts)
+        wait_until(pong, 120, 0.5, "minions to answer test.ping")
+
+    # --------------------------------------------------------------- status
+    def roles_of(self, host):
+        data = yaml.safe_load((self.pillar_dir / "topology.sls").read_text())
+        return [r for r, members in data["hastack"]["roles"].items() if host in members]
+
+    def status(self):
+        inits = self._init_pids()
+        pings = self.salt("-L", ",".join(self.hosts), "test.ping", "-t", "5") if self._master_pid() else {}
+        rows = []
+        for host in self.hosts:
+            row = {"host": host, "ip": self.host_ip(host), "running": host in inits,
+                   "minion": pings.get(host) is True, "services": {}}
+            if row["running"]:
+                for role in self.roles_of(host):
+                    for service in ROLE_SERVICES.get(role, []):
+                        proc = self.exec(host, [f"/etc/init.d/{service}", "status"], check=False)
+                        row["services"][service] = proc.returncode == 0
+            rows.append(row)
+        return {"lab": self.name, "network": self.subnet, "vip": self.vip,
+                "master": self._master_pid() is not None, "hosts": rows}
+
+
+def summarize_orchestration(raw):
+    """Flatten `salt-run --out json state.orch` output into ordered steps."""
+    data = raw.get("data", raw) if isinstance(raw, dict) else {}
+    steps, errors = [], []
+    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), (dict, list)):
+        data = next(iter(data.values()))
+    if isinstance(data, list):  # render errors come back as a list of strings
+        return {"ok": False, "steps": [], "errors": [str(e) for e in data], "raw": raw}
+    for key, ret in sorted(data.items(), key=lambda kv: kv[1].get("__run_num__", 0)
+                           if isinstance(kv[1], dict) else 0):
+        if not isinstance(ret, dict):
+            errors.append(str(ret))
+            continue
+        changes = ret.get("changes") or {}
+        changed = 0
+        if isinstance(changes.get("ret"), dict):
+            for minion_ret in changes["ret"].values():
+                if isinstance(minion_ret, dict):
+                    changed += sum(1 for s in minion_ret.values()
+                                   if isinstance(s, dict) and s.get("changes"))
+        step = {"id": ret.get("__id__", key), "result": ret.get("result") is True,
+                "comment": ret.get("comment", ""), "duration_ms": ret.get("duration", 0) or 0,
+                "changes": changed, "raw": ret}
+        steps.append(step)
+        if not step["result"]:
+            errors.append(f"{step['id']}: {step['comment']}")
+    return {"ok": bool(steps) and not errors, "steps": steps, "errors": errors, "raw": raw}

@@ -1,0 +1,7 @@
+# Lab pillar: the generated topology and secrets (lab/pillar/generated/<lab>/)
+# plus lab tuning. '*' also covers the master's own orchestration minion.
+base:
+  '*':
+    - topology
+    - secrets
+    - lab

@@ -1,0 +1,458 @@
+"""
+Unit tests of _modules/hastack_galera.py: the parsers, the full-outage
+bootstrap decision, and the Salt-facing functions with a mocked ``__salt__``.
+"""
+
+import pytest
+from conftest import load_salt_module
+
+galera = load_salt_module("_modules", "hastack_galera")
+
+U1 = "6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f"
+U2 = "0b7d9e21-2a3c-11ef-9b1d-4e5f6a7b8c9d"
+NIL = "00000000-0000-0000-0000-000000000000"
+ABC = ["a", "b", "c"]
+
+
+def pos(seqno=-1, safe=0, uuid=U1, recovered=None, recovered_uuid=None, **extra):
+    """One position entry, shaped like hastack_galera.position() returns it."""
+    entry = {
+        "uuid": uuid,
+        "seqno": seqno,
+        "safe_to_bootstrap": safe,
+        "recovered_uuid": recovered_uuid,
+        "recovered_seqno": recovered,
+    }
+    entry.update(extra)
+    return entry
+
+
+# --------------------------------------------------------------------------
+# choose_bootstrap: (id, positions, members, kwargs, ok, bootstrap, order,
+#                    words the reason must contain)
+# --------------------------------------------------------------------------
+
+DECISIONS = [
+    ("clean shutdown, equal seqnos, one marked safe -> that one",
+     {"a": pos(10), "b": pos(10, safe=1), "c": pos(10)}, ABC, {},
+     True, "b", ["a", "c"], ["safe_to_bootstrap: 1", "same committed state"]),
+    ("clean shutdown, different seqnos -> highest",
+     {"a": pos(8), "b": pos(12), "c": pos(10)}, ABC, {},
+     True, "b", ["c", "a"], ["highest seqno (12)"]),
+    ("crash, all seqno -1 -> highest recovered",
+     {"a": pos(recovered=100), "b": pos(recovered=120), "c": pos(recovered=110)}, ABC, {},
+     True, "b", ["c", "a"], ["highest seqno (120)"]),
+    ("crash, equal recovered seqnos -> first in member order",
+     {"a": pos(recovered=50), "b": pos(recovered=50), "c": pos(recovered=50)}, ABC, {},
+     True, "a", ["b", "c"], ["first in member order"]),
+    ("tie follows the members list, not the dict order",
+     {"c": pos(recovered=50), "b": pos(recovered=50), "a": pos(recovered=50)}, ABC, {},
+     True, "a", ["b", "c"], ["first in member order"]),
+    ("members order decides, whatever it is",
+     {"a": pos(recovered=50), "b": pos(recovered=50), "c": pos(recovered=50)}, ["c", "b", "a"], {},
+     True, "c", ["b", "a"], ["first in member order"]),
+    ("mix of clean and crashed nodes -> recovered seqno counts",
+     {"a": pos(100), "b": pos(recovered=120), "c": pos(90)}, ABC, {},
+     True, "b", ["a", "c"], ["120"]),
+    ("different cluster UUIDs -> refuse",
+     {"a": pos(10), "b": pos(10, uuid=U2), "c": pos(10)}, ABC, {},
+     False, None, [], ["disagree on the cluster UUID", "a, c has " + U1, "b has " + U2]),
+    ("different UUIDs refuse even with allow_partial",
+     {"a": pos(10), "b": pos(12, uuid=U2), "c": None}, ABC, {"allow_partial": True},
+     False, None, [], ["cluster UUID"]),
+    ("one member missing -> refuse",
+     {"a": pos(10), "b": pos(12), "c": None}, ABC, {},
+     False, None, [], ["c did not answer", "allow_partial"]),
+    ("member absent from positions counts as missing",
+     {"a": pos(10), "b": pos(12)}, ABC, {},
+     False, None, [], ["c did not answer"]),
+    ("one missing, allow_partial, 2 of 3 -> highest of those",
+     {"a": pos(10), "b": pos(12), "c": None}, ABC, {"allow_partial": True},
+     True, "b", ["a"], ["allow_partial: c was left out"]),
+    ("2 of 4 answered with allow_partial -> no majority, refuse",
+     {"a": pos(10), "b": pos(12), "c": None, "d": None}, ["a", "b", "c", "d"],
+     {"allow_partial": True},
+     False, None, [], ["Only 2 of 4", "strict majority (3)", "c, d"]),
+    ("safe_to_bootstrap on a lower seqno -> the higher one wins",
+     {"a": pos(10, safe=1), "b": pos(12), "c": pos(11)}, ABC, {},
+     True, "b", ["c", "a"], ["a is marked safe_to_bootstrap: 1", "lower seqno 10",
+                             "higher seqno wins"]),
+    ("unknown position -> refuse",
+     {"a": pos(10), "b": pos(-1, recovered=None), "c": pos(11)}, ABC, {},
+     False, None, [], ["position of b is unknown"]),
+    ("unknown position with allow_partial and a majority -> left out, rejoins last",
+     {"a": pos(10), "b": pos(-1), "c": pos(11)}, ABC, {"allow_partial": True},
+     True, "c", ["a", "b"], ["allow_partial: b was left out"]),
+    ("unknown plus missing with allow_partial -> no majority",
+     {"a": pos(10), "b": pos(-1), "c": None}, ABC, {"allow_partial": True},
+     False, None, [], ["Only 1 of 3", "b, c"]),
+    ("two nodes marked safe -> ambiguous",
+     {"a": pos(12, safe=1), "b": pos(12, safe=1), "c": pos(10)}, ABC, {},
+     False, None, [], ["Ambiguous", "a, b"]),
+    ("safe claim with unknown position -> ambiguous even with allow_partial",
+     {"a": pos(10), "b": pos(-1, safe=1), "c": pos(11)}, ABC, {"allow_partial": True},
+     False, None, [], ["Ambiguous", "b is marked safe_to_bootstrap: 1", "unknown"]),
+    ("node running in a Primary component -> recovery not needed",
+     {"a": pos(10), "b": pos(-1, running=True, cluster_status="Primary"), "c": pos(10)}, ABC, {},
+     False, None, [], ["not needed", "b is running in a Primary component"]),
+    ("node running but non-Primary -> stop it first",
+     {"a": pos(10), "b": pos(-1, running=True, cluster_status="non-Primary"), "c": pos(10)},
+     ABC, {},
+     False, None, [], ["b is still running", "stop MariaDB"]),
+    ("force does not override a running Primary",
+     {"a": pos(10), "b": pos(-1, running=True, cluster_status="Primary"), "c": pos(10)},
+     ABC, {"force": "a"},
+     False, None, [], ["not needed"]),
+    ("force a valid node at a lower seqno -> chosen, with a warning",
+     {"a": pos(10), "b": pos(12), "c": pos(11)}, ABC, {"force": "a"},
+     True, "a", ["b", "c"], ["a was forced", "b, c reached 12"]),
+    ("force overrides a missing member",
+     {"a": pos(10), "b": pos(12), "c": None}, ABC, {"force": "b"},
+     True, "b", ["a"], ["forced"]),
+    ("force an unknown minion -> refuse",
+     {"a": pos(10), "b": pos(12), "c": pos(11)}, ABC, {"force": "zz"},
+     False, None, [], ["zz is not a member"]),
+    ("force a member that did not answer -> refuse",
+     {"a": pos(10), "b": pos(12), "c": None}, ABC, {"force": "c"},
+     False, None, [], ["c did not answer"]),
+    ("nil-UUID node is empty: ignored for UUID check, rejoins last",
+     {"a": pos(10), "b": pos(-1, uuid=NIL, recovered=None, recovered_uuid=NIL), "c": pos(11)},
+     ABC, {},
+     True, "c", ["a", "b"], ["highest seqno (11)"]),
+    ("nil UUID in grastate, but recovered UUID known -> uses recovered",
+     {"a": pos(10), "b": pos(-1, uuid=NIL, recovered=15, recovered_uuid=U1), "c": pos(11)},
+     ABC, {},
+     True, "b", ["c", "a"], ["15"]),
+    ("nil UUID in grastate, recovered UUID differs -> refuse",
+     {"a": pos(10), "b": pos(-1, uuid=NIL, recovered=15, recovered_uuid=U2), "c": pos(11)},
+     ABC, {},
+     False, None, [], ["cluster UUID"]),
+    ("all nodes empty -> refuse, new cluster",
+     {"a": pos(uuid=NIL), "b": pos(uuid=NIL), "c": pos(uuid=NIL)}, ABC, {},
+     False, None, [], ["No member has a known position"]),
+    ("no members -> refuse",
+     {}, [], {},
+     False, None, [], ["No members"]),
+    ("positions of non-members are ignored",
+     {"a": pos(10), "b": pos(12), "c": pos(11), "x": pos(99, uuid=U2)}, ABC, {},
+     True, "b", ["c", "a"], ["12"]),
+]
+
+
+@pytest.mark.parametrize(
+    "positions, members, kwargs, ok, bootstrap, order, words",
+    [case[1:] for case in DECISIONS],
+    ids=[case[0] for case in DECISIONS],
+)
+def test_choose_bootstrap(positions, members, kwargs, ok, bootstrap, order, words):
+    result = galera.choose_bootstrap(positions, members, **kwargs)
+    assert result["ok"] is ok, result["reason"]
+    assert result["bootstrap"] == bootstrap
+    assert result["order"] == order
+    for word in words:
+        assert word in result["reason"], (word, result["reason"])
+    # Every reason is a sentence.
+    assert result["reason"].rstrip().endswith(".")
+
+
+def test_choose_does_not_mutate_inputs():
+    positions = {"a": pos(10), "b": pos(12), "c": pos(11)}
+    members = list(ABC)
+    snapshot = repr((positions, members))
+    galera.choose_bootstrap(positions, members)
+    assert repr((positions, members)) == snapshot
+
+
+# --------------------------------------------------------------------------
+# choose(): the orchestration-facing wrapper normalizes its input.
+# --------------------------------------------------------------------------
+
+def test_choose_unwraps_salt_function_return():
+    raw = {"ret": {"a": pos(10), "b": pos(12), "c": pos(11)}}
+    result = galera.choose(raw, "a, b,c")
+    assert (result["ok"], result["bootstrap"]) == (True, "b")
+
+
+def test_choose_unwraps_per_minion_ret_and_treats_strings_as_no_answer():
+    raw = {
+        "a": {"ret": pos(10), "retcode": 0, "jid": "1"},
+        "b": {"ret": pos(12), "retcode": 0},
+        "c": "Minion did not return. [No response]",
+    }
+    assert not galera.choose(raw, ABC)["ok"]
+    result = galera.choose(raw, ABC, allow_partial=True)
+    assert (result["ok"], result["bootstrap"]) == (True, "b")
+
+
+# --------------------------------------------------------------------------
+# Parsers
+# --------------------------------------------------------------------------
+
+GRASTATE_CLEAN = f"""# GALERA saved state
+version: 2.1
+uuid:    {U1}
+seqno:   1234
+safe_to_bootstrap: 1
+"""
+
+GRASTATE_CRASHED = f"""# GALERA saved state
+version: 2.1
+uuid:    {U1}
+seqno:   -1
+safe_to_bootstrap: 0
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    (GRASTATE_CLEAN, {"version": "2.1", "uuid": U1, "seqno": 1234, "safe_to_bootstrap": 1}),
+    (GRASTATE_CRASHED, {"version": "2.1", "uuid": U1, "seqno": -1, "safe_to_bootstrap": 0}),
+    # A garbled seqno is "unknown", never a position.
+    ("uuid: " + U1 + "\nseqno: x12\n", {"version": None, "uuid": U1, "seqno": -1,
+                                        "safe_to_bootstrap": 0}),
+    ("", {"version": None, "uuid": None, "seqno": -1, "safe_to_bootstrap": 0}),
+], ids=["clean", "crashed", "garbled-seqno", "empty"])
+def test_parse_grastate(text, expected):
+    assert galera.parse_grastate(text) == expected
+
+
+GVWSTATE = """my_uuid: d3124bc8-1605-11e4-aa3d-ab44303c044a
+#vwbeg
+view_id: 3 0dae1307-1606-11e4-aa94-5255b1455aa0 12
+bootstrap: 0
+member: 0dae1307-1606-11e4-aa94-5255b1455aa0 0
+member: 47bbe2e2-1606-11e4-8593-2a6d8335bc79 0
+member: d3124bc8-1605-11e4-aa3d-ab44303c044a 1
+#vwend
+"""
+
+
+def test_parse_gvwstate():
+    view = galera.parse_gvwstate(GVWSTATE)
+    assert view["my_uuid"] == "d3124bc8-1605-11e4-aa3d-ab44303c044a"
+    assert (view["view_type"], view["view_uuid"], view["view_seq"]) == (
+        3, "0dae1307-1606-11e4-aa94-5255b1455aa0", 12)
+    assert view["bootstrap"] == 0
+    assert view["members"] == [
+        {"uuid": "0dae1307-1606-11e4-aa94-5255b1455aa0", "segment": 0},
+        {"uuid": "47bbe2e2-1606-11e4-8593-2a6d8335bc79", "segment": 0},
+        {"uuid": "d3124bc8-1605-11e4-aa3d-ab44303c044a", "segment": 1},
+    ]
+
+
+@pytest.mark.parametrize("text", [None, "", "# nothing\n"])
+def test_parse_gvwstate_absent(text):
+    assert galera.parse_gvwstate(text) is None
+
+
+DIGIT_UUID = "12345678-1234-1234-1234-123456789012"
+
+RECOVER_LOG = f"""\
+2024-05-14 10:12:01 0 [Note] Starting MariaDB 10.11.6-MariaDB-0+deb12u1 source revision x as process 4242
+2024-05-14 10:12:01 0 [Note] InnoDB: Compressed tables use zlib 1.2.13
+2024-05-14 10:12:01 0 [Note] InnoDB: Starting crash recovery from checkpoint LSN=46846
+2024-05-14 10:12:01 0 [Note] InnoDB: log sequence number 47134; transaction id 29
+2024-05-14 10:12:01 0 [Note] WSREP: Recovered position from storage: {U2}:7
+2024-05-14 10:12:01 0 [Note] Server socket created on IP: '0.0.0.0', port: '3306'.
+2024-05-14 10:12:01 0 [Note] WSREP: Recovered position: {U1}:1234
+2024-05-14 10:12:01 0 [Note] InnoDB: Buffer pool(s) load completed at 240514 10:12:01
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"[Note] WSREP: Recovered position: {U1}:1234", {"uuid": U1, "seqno": 1234}),
+    (f"WSREP: Recovered position:  {U1}:1234,0-1-1234", {"uuid": U1, "seqno": 1234}),
+    # Long digit runs inside the UUID must not be read as the seqno (LP#1834467).
+    (f"2024-05-14 10:12:01 0 [Note] WSREP: Recovered position: {DIGIT_UUID}:42",
+     {"uuid": DIGIT_UUID, "seqno": 42}),
+    (f"WSREP: Recovered position: {DIGIT_UUID}:-1", {"uuid": DIGIT_UUID, "seqno": -1}),
+    (RECOVER_LOG, {"uuid": U1, "seqno": 1234}),
+    # Several runs appended to one log: the last one counts.
+    (f"WSREP: Recovered position: {U1}:10\nnoise\nWSREP: Recovered position: {U1}:11\n",
+     {"uuid": U1, "seqno": 11}),
+    (f"WSREP: Recovered position: {NIL}:-1", {"uuid": NIL, "seqno": -1}),
+    ("[Note] WSREP: wsrep_load(): loading provider library 'none'\n"
+     "[Note] WSREP: Recovering position... skipping position recovery\n", None),
+    (f"[Note] WSREP: Recovered position from storage: {U1}:7", None),
+    ("", None),
+    (None, None),
+], ids=["simple", "gtid-suffix", "digit-uuid", "digit-uuid-negative", "noisy-log",
+        "last-wins", "nil", "skipped", "from-storage-only", "empty", "none"])
+def test_parse_wsrep_recover(text, expected):
+    assert galera.parse_wsrep_recover(text) == expected
+
+
+# --------------------------------------------------------------------------
+# Salt-facing functions with a mocked __salt__
+# --------------------------------------------------------------------------
+
+STATUS_SYNCED = (
+    "wsrep_cluster_size\t3\n"
+    "wsrep_cluster_state_uuid\t" + U1 + "\n"
+    "wsrep_cluster_status\tPrimary\n"
+    "wsrep_incoming_addresses\t10.0.0.11:3306,10.0.0.12:3306,10.0.0.13:3306\n"
+    "wsrep_local_state\t4\n"
+    "wsrep_local_state_comment\tSynced\n"
+    "wsrep_ready\tON\n"
+)
+
+
+class FakeSalt(dict):
+    """__salt__ stand-in: cmd.run_all answers by the program's full path or name."""
+
+    def __init__(self, replies, files=None):
+        super().__init__()
+        self.calls = []
+        self.replies = replies
+        self.files = files or {}
+        self["cmd.run_all"] = self.run_all
+        self["file.file_exists"] = lambda path: path in self.files
+        self["file.read"] = lambda path: self.files[path]
+        self["file.replace"] = self.replace
+
+    def run_all(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        reply = self.replies.get(cmd[0]) or self.replies.get(
+            cmd[0].rsplit("/", 1)[-1], {"retcode": 127, "stderr": "not found"})
+        return dict({"stdout": "", "stderr": ""}, **reply)
+
+    def replace(self, path, **kwargs):
+        self.calls.append(["file.replace", path, kwargs])
+        return "diff"
+
+
+@pytest.fixture
+def salt_env(monkeypatch):
+    """Install a FakeSalt into the module; binaries 'exist' under /usr/bin."""
+    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(galera.salt.utils.systemd, "booted", lambda context=None: False)
+
+    def install(replies, files=None):
+        fake = FakeSalt(replies, files)
+        monkeypatch.setattr(galera, "__salt__", fake, raising=False)
+        monkeypatch.setattr(galera, "__context__", {}, raising=False)
+        return fake
+
+    return install
+
+
+def test_status_parses_tab_separated_rows(salt_env):
+    fake = salt_env({"mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}})
+    status = galera.status()
+    assert status["wsrep_cluster_size"] == "3"
+    assert status["wsrep_incoming_addresses"] == "10.0.0.11:3306,10.0.0.12:3306,10.0.0.13:3306"
+    assert fake.calls[0] == ["/usr/bin/mariadb", "-N", "-B", "-e",
+                             "SHOW GLOBAL STATUS LIKE 'wsrep_%'"]
+
+
+def test_status_raises_when_server_is_down(salt_env):
+    salt_env({"mariadb": {"retcode": 1, "stderr": "ERROR 2002 (HY000): Can't connect"}})
+    with pytest.raises(galera.CommandExecutionError, match="2002"):
+        galera.status()
+
+
+@pytest.mark.parametrize("replace, synced", [
+    ({}, True),
+    ({"wsrep_local_state": "2"}, False),               # Donor/Desynced
+    ({"wsrep_ready": "OFF"}, False),
+    ({"wsrep_cluster_status": "non-Primary"}, False),
+], ids=["synced", "donor", "not-ready", "non-primary"])
+def test_is_synced(salt_env, replace, synced):
+    rows = dict(line.split("\t") for line in STATUS_SYNCED.splitlines())
+    rows.update(replace)
+    text = "".join(f"{k}\t{v}\n" for k, v in rows.items())
+    salt_env({"mariadb": {"retcode": 0, "stdout": text}})
+    assert galera.is_synced() is synced
+
+
+def test_is_synced_false_when_server_is_down(salt_env):
+    salt_env({"mariadb": {"retcode": 1, "stderr": "Can't connect"}})
+    assert galera.is_synced() is False
+
+
+def test_position_clean_shutdown_does_not_run_recovery(salt_env):
+    fake = salt_env({"pgrep": {"retcode": 1}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CLEAN})
+    result = galera.position()
+    assert (result["uuid"], result["seqno"], result["safe_to_bootstrap"]) == (U1, 1234, 1)
+    assert result["running"] is False and result["gvwstate"] is None
+    assert not any("--wsrep-recover" in call for call in fake.calls)
+
+
+def test_position_after_crash_runs_wsrep_recover(salt_env):
+    fake = salt_env(
+        {"pgrep": {"retcode": 1}, "mariadbd": {"retcode": 0, "stderr": RECOVER_LOG}},
+        files={"/data/grastate.dat": GRASTATE_CRASHED, "/data/gvwstate.dat": GVWSTATE},
+    )
+    result = galera.position(datadir="/data")
+    assert (result["seqno"], result["recovered_uuid"], result["recovered_seqno"]) == (-1, U1, 1234)
+    assert result["gvwstate"]["view_seq"] == 12
+    recover = next(call for call in fake.calls if "--wsrep-recover" in call)
+    assert "--user=mysql" in recover and "--datadir=/data" in recover
+    assert result["errors"] == []
+    # The decision uses the recovered seqno.
+    choice = galera.choose_bootstrap({"a": result, "b": pos(1000)}, ["a", "b"])
+    assert choice["bootstrap"] == "a"
+
+
+def test_position_recovery_without_a_position_reports_an_error(salt_env):
+    salt_env({"pgrep": {"retcode": 1}, "mariadbd": {"retcode": 1, "stderr": "[ERROR] Aborting"}},
+             files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.position()
+    assert result["recovered_seqno"] is None
+    assert "no position" in result["errors"][0]
+    assert not galera.choose_bootstrap({"a": result}, ["a"])["ok"]
+
+
+def test_position_of_running_node_reads_live_status(salt_env):
+    fake = salt_env({"pgrep": {"retcode": 0, "stdout": "4242"},
+                     "mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.position()
+    assert (result["running"], result["cluster_status"]) == (True, "Primary")
+    assert not any("--wsrep-recover" in call for call in fake.calls)
+
+
+def test_bootstrap_sets_safe_flag_then_runs_init_script(salt_env):
+    fake = salt_env({"pgrep": {"retcode": 1}, "/etc/init.d/mariadb": {"retcode": 0, "stdout": "ok"}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.bootstrap()
+    assert result["result"] is True
+    replace = next(call for call in fake.calls if call[0] == "file.replace")
+    assert replace[1] == "/var/lib/mysql/grastate.dat"
+    assert replace[2]["repl"] == "safe_to_bootstrap: 1"
+    assert fake.calls[-1] == ["/etc/init.d/mariadb", "bootstrap"]
+    # The flag is written before the server starts.
+    assert fake.calls.index(replace) < len(fake.calls) - 1
+
+
+def test_bootstrap_uses_galera_new_cluster_under_systemd(salt_env, monkeypatch):
+    fake = salt_env({"pgrep": {"retcode": 1}, "galera_new_cluster": {"retcode": 0}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    monkeypatch.setattr(galera.salt.utils.systemd, "booted", lambda context=None: True)
+    assert galera.bootstrap()["result"] is True
+    assert fake.calls[-1] == ["/usr/bin/galera_new_cluster"]
+
+
+def test_bootstrap_does_nothing_when_running(salt_env):
+    fake = salt_env({"pgrep": {"retcode": 0},
+                     "mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.bootstrap()
+    assert result["changes"] == {} and "already running" in result["comment"]
+    assert not any(call[0] in ("file.replace", "/etc/init.d/mariadb") for call in fake.calls)
+
+
+def test_bootstrap_reports_init_script_failure(salt_env):
+    salt_env({"pgrep": {"retcode": 1}, "/etc/init.d/mariadb": {"retcode": 1, "stderr": "failed"}},
+             files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.bootstrap()
+    assert result["result"] is False and "rc 1" in result["comment"]
+
+
+def test_virtual_needs_a_client(monkeypatch):
+    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: None)
+    assert galera.__virtual__() == (
+        False, "hastack_galera: mariadb/mysql client binaries not found")
+    monkeypatch.setattr(galera.salt.utils.path, "which",
+                        lambda name: "/usr/bin/mysql" if name == "mysql" else None)
+    assert galera.__virtual__() == "hastack_galera"

@@ -46,6 +46,7 @@ SECRET_NAMES = [
     "swift_hash_prefix", "swift_hash_suffix",
 ]
 SALT_PORTS = (4505, 4506)
+TARGET_FLAGS = {"glob": [], "list": ["-L"], "compound": ["-C"]}
 
 
 class LabError(RuntimeError):
@@ -491,6 +492,13 @@ class Lab:
     def salt_run(self, *args, timeout=900):
         return self.salt_json("salt-run", *args, timeout=timeout)
 
+    def apply(self, tgt="*", sls=None, tgt_type="glob", timeout=900):
+        """state.apply on minions; returns [{minion, id, result, changes, comment}]."""
+        args = [*TARGET_FLAGS[tgt_type], tgt, "state.apply"]
+        if sls:
+            args.append(sls)
+        return summarize_apply(self.salt(*args, timeout=timeout))
+
     def orchestrate(self, sls, pillar=None, timeout=1800):
         """Run an orchestration; returns {ok, steps: [...], errors: [...], raw}."""
         args = ["state.orch", sls]
@@ -535,6 +543,20 @@ class Lab:
             rows.append(row)
         return {"lab": self.name, "network": self.subnet, "vip": self.vip,
                 "master": self._master_pid() is not None, "hosts": rows}
+
+
+def summarize_apply(raw):
+    """Flatten `salt --out json --static state.apply` output, in run order."""
+    rows = []
+    for minion, states in sorted(raw.items()):
+        if not isinstance(states, dict):  # render error or no return
+            rows.append({"minion": minion, "id": "<render>", "result": False,
+                         "changes": {}, "comment": str(states)})
+            continue
+        for ret in sorted(states.values(), key=lambda r: r.get("__run_num__", 0)):
+            rows.append({"minion": minion, "id": ret.get("__id__", "?"), "result": ret.get("result"),
+                         "changes": ret.get("changes") or {}, "comment": ret.get("comment", "")})
+    return rows
 
 
 def summarize_orchestration(raw):

@@ -5,6 +5,10 @@
 # Validation comes first and stops everything before any change.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
+# Each tier's steps live in orch/<tier>/deploy.sls and require the common step.
+include:
+  - orch.rabbitmq.deploy
+
 hastack-deploy-pillar-validated:
   hastack.validated:
     - failhard: True

@@ -40,7 +40,21 @@ def main(argv=None):
     ex = sub.add_parser("exec", help="run a command inside a host: exec HOST -- CMD...")
     ex.add_argument("host")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Salt's own options (-L, --out ...) must reach salt untouched: split them
+    # off before argparse, which would take them for ours.
+    passthrough = []
+    for index, word in enumerate(argv):
+        if word in ("salt", "salt-run", "salt-key"):
+            argv, passthrough = argv[:index + 1], argv[index + 1:]
+            break
+        if word in ("salt-call", "exec") and index + 1 < len(argv):
+            argv, passthrough = argv[:index + 2], argv[index + 2:]
+            break
     args = parser.parse_args(argv)
+    for name in ("args", "cmd"):
+        if hasattr(args, name):
+            setattr(args, name, passthrough)
 
     host_count = getattr(args, "hosts", None)
     if host_count is None:

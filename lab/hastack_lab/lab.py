@@ -34,6 +34,7 @@ PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 # Init scripts whose status the lab reports, per role. Later tiers add theirs.
 ROLE_SERVICES = {
     "cache": ["memcached"],
+    "mq": ["rabbitmq-server"],
 }
 ROLES = ["lb", "db", "arbitrator", "mq", "cache", "api", "dashboard",
          "swift_proxy", "swift_storage"]
@@ -524,6 +525,15 @@ class Lab:
         wait_until(pong, 120, 0.5, "minions to answer test.ping")
 
     # --------------------------------------------------------------- status
+    def secret(self, name):
+        """A generated lab secret (tests log in with these)."""
+        data = yaml.safe_load((self.pillar_dir / "secrets.sls").read_text())
+        return data["hastack"]["secrets"][name]
+
+    def set_link(self, host, up):
+        """Cut (or restore) a host's only network link: a partition."""
+        run(["ip", "link", "set", self.link_name(host), "up" if up else "down"])
+
     def roles_of(self, host):
         data = yaml.safe_load((self.pillar_dir / "topology.sls").read_text())
         return [r for r, members in data["hastack"]["roles"].items() if host in members]
@@ -584,5 +594,8 @@ def summarize_orchestration(raw):
                 "changes": changed, "raw": ret}
         steps.append(step)
         if not step["result"]:
-            errors.append(f"{step['id']}: {step['comment']}")
+            # salt.function failures carry the minion's error text in changes.ret.
+            details = [f"{m}: {r}" for m, r in (changes.get("ret") or {}).items()
+                       if isinstance(r, str)] if isinstance(changes.get("ret"), dict) else []
+            errors.append(f"{step['id']}: {step['comment']}" + "".join(f"\n  {d}" for d in details))
     return {"ok": bool(steps) and not errors, "steps": steps, "errors": errors, "raw": raw}

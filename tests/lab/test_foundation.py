@@ -1,5 +1,6 @@
 """The lab itself and the first real tier (memcached), end to end."""
 
+import json
 import os
 import pathlib
 import socket
@@ -7,7 +8,7 @@ import subprocess
 
 import pytest
 
-from hastack_lab import Lab
+from hastack_lab import Lab, LabError
 from hastack_lab.lab import REPO
 
 
@@ -99,7 +100,6 @@ def test_status_reports_every_host_and_service(lab):
     env = dict(os.environ, HASTACK_LAB_NAME=lab.name, HASTACK_LAB_SUBNET=lab.subnet)
     proc = subprocess.run([str(REPO / "lab" / "hastack-lab"), "status", "--json"],
                           capture_output=True, text=True, env=env, timeout=120, check=True)
-    import json
     status = json.loads(proc.stdout)
     assert [row["host"] for row in status["hosts"]] == lab.hosts
     for row in status["hosts"]:
@@ -148,3 +148,11 @@ def test_lab_survives_its_own_crash_and_down_leaves_nothing(scratch_lab):
     assert machine_traces("hsdown") == []
     assert scratch_lab.leftovers() == []
     assert not scratch_lab.state_dir.exists()
+
+
+def test_up_refuses_to_change_a_running_lab(lab):
+    other = Lab(name=lab.name, subnet=lab.subnet, host_count=2, say=lambda m: None)
+    with pytest.raises(LabError, match=r"running with 3 hosts .* run `hastack-lab down`"):
+        other.up(deploy=False)
+    # Nothing was touched: all three hosts still answer.
+    assert lab.salt("*", "test.ping") == {h: True for h in lab.hosts}

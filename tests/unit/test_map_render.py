@@ -190,8 +190,11 @@ def test_split_db_only_minion(render, defaults):
     assert mapdata["stack_minions"] == sorted(SPLIT["hosts"])
 
 
-def test_tiers_come_only_from_own_roles(render):
-    pillar = {"hastack": dict(SPLIT, role_tiers={"db": ["galera"], "cache": ["memcached"]})}
+def test_tiers_come_only_from_own_roles(render, defaults):
+    # Pillar role_tiers merges over the defaults: name every role to pin the mapping.
+    role_tiers = {role: [] for role in defaults["role_tiers"]}
+    role_tiers.update({"db": ["galera"], "cache": ["memcached"]})
+    pillar = {"hastack": dict(SPLIT, role_tiers=role_tiers)}
     assert render(pillar, minion_id="db1")["my_tiers"] == ["galera"]
     # api1 has cache but not db.
     assert render(pillar, minion_id="api1")["my_tiers"] == ["memcached"]

@@ -1,0 +1,243 @@
+"""
+RabbitMQ cluster facts and safe membership changes for hastack.
+
+Decisions (which cluster a node joins, whether a node may be forgotten) are
+plain functions of parsed ``cluster_status`` data, unit-tested without a
+broker; the Salt-facing functions only gather that data and act on it.
+"""
+
+import json
+import logging
+
+import salt.utils.path
+from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "hastack_rabbitmq"
+
+
+def __virtual__():
+    if salt.utils.path.which("rabbitmqctl"):
+        return __virtualname__
+    return (False, "hastack_rabbitmq: rabbitmqctl not found (is rabbitmq-server installed?)")
+
+
+# --------------------------------------------------------------------- pure
+
+
+def _alarm_text(alarm):
+    if isinstance(alarm, dict):
+        parts = [str(alarm.get(k)) for k in ("node", "resource", "type") if alarm.get(k)]
+        return ":".join(parts) or json.dumps(alarm, sort_keys=True)
+    return str(alarm)
+
+
+def parse_cluster_status(data):
+    """
+    Reduce ``rabbitmqctl cluster_status --formatter json`` to the facts hastack uses.
+
+    Returns ``{cluster_name, members, disk_nodes, ram_nodes, running, stopped,
+    partitions, alarms, healthy}``; ``healthy`` means every member runs, no
+    partition is listed and no alarm is raised.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.parse_cluster_status '{"disk_nodes": ["rabbit@ctl1"], ...}'
+    """
+    if isinstance(data, str):
+        data = json.loads(data)
+    disk = sorted(data.get("disk_nodes") or [])
+    ram = sorted(data.get("ram_nodes") or [])
+    members = sorted(set(disk) | set(ram))
+    running = sorted(data.get("running_nodes") or [])
+    partitions = {node: sorted(peers) for node, peers in (data.get("partitions") or {}).items() if peers}
+    alarms = sorted(_alarm_text(a) for a in (data.get("alarms") or []))
+    stopped = sorted(set(members) - set(running))
+    return {
+        "cluster_name": data.get("cluster_name"),
+        "members": members,
+        "disk_nodes": disk,
+        "ram_nodes": ram,
+        "running": running,
+        "stopped": stopped,
+        "partitions": partitions,
+        "alarms": alarms,
+        "healthy": not stopped and not partitions and not alarms,
+    }
+
+
+def choose_join_target(me, my_status, peer_statuses):
+    """
+    Decide which running peer ``me`` must join, or None when it is where it belongs.
+
+    ``my_status`` is this node's parsed cluster status (None if its app is not
+    running); ``peer_statuses`` maps peer node -> parsed status or None (down).
+    Candidate clusters are those of running peers. The best one has the most
+    running nodes; ties go to the cluster whose lowest member name is lowest,
+    so two fresh standalone nodes agree without talking: rabbit@ctl2 joins
+    rabbit@ctl1, never the other way round. A node already in the best
+    cluster (listed by it and running with it) stays.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.choose_join_target rabbit@ctl2 '{...}' '{"rabbit@ctl1": {...}}'
+    """
+    clusters = {}
+    for peer, status in sorted(peer_statuses.items()):
+        if not status or peer not in status["running"]:
+            continue
+        key = tuple(status["members"])
+        clusters.setdefault(key, {"running": set(status["running"]), "via": peer})
+    if my_status:
+        clusters.setdefault(tuple(my_status["members"]),
+                            {"running": set(my_status["running"]), "via": me})
+    if not clusters:
+        return None
+    best_members, best = sorted(clusters.items(), key=lambda kv: (-len(kv[1]["running"]), kv[0]))[0]
+    if me in best_members and my_status and me in best["running"]:
+        return None
+    return best["via"] if best["via"] != me else None
+
+
+def check_forget(node, status):
+    """
+    Problems that forbid ``forget_cluster_node node`` given a member's parsed status.
+
+    Returns a list of reasons (empty: safe). A running node must be stopped
+    first (forgetting it would split the cluster); forgetting the last disc
+    node would leave a cluster that cannot restart.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.check_forget rabbit@ctl3 '{...}'
+    """
+    problems = []
+    if node in status["running"]:
+        problems.append(f"{node} is still running: stop it (or its host) before forgetting it")
+    remaining_disk = [n for n in status["disk_nodes"] if n != node]
+    if node in status["members"] and not remaining_disk:
+        problems.append(f"forgetting {node} would leave the cluster without a disc node")
+    return problems
+
+
+# --------------------------------------------------------------- salt-facing
+
+
+def _ctl(*args, node=None, check=True, timeout=60):
+    cmd = ["rabbitmqctl"]
+    if node:
+        cmd += ["-n", node]
+    cmd += list(args)
+    ret = __salt__["cmd.run_all"](cmd, python_shell=False, timeout=timeout, ignore_retcode=not check)
+    if check and ret["retcode"] != 0:
+        raise CommandExecutionError(f"{' '.join(cmd)} failed: {ret['stderr'] or ret['stdout']}")
+    return ret
+
+
+def local_node():
+    """
+    This minion's RabbitMQ node name (rabbit@<short hostname> unless configured otherwise).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.local_node
+    """
+    nodename = __salt__["pillar.get"]("hastack:rabbitmq:node_prefix", "rabbit")
+    return f"{nodename}@{__grains__['id']}"
+
+
+def status(node=None):
+    """
+    Parsed cluster status as seen by ``node`` (default: the local node), or None if it does not answer.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.status
+        salt ctl1 hastack_rabbitmq.status node=rabbit@ctl2
+    """
+    ret = _ctl("cluster_status", "--formatter", "json", node=node, check=False, timeout=30)
+    if ret["retcode"] != 0:
+        return None
+    try:
+        return parse_cluster_status(ret["stdout"])
+    except ValueError:
+        log.warning("unparsable cluster_status from %s: %s", node or "local node", ret["stdout"][:200])
+        return None
+
+
+def is_member(node, of=None):
+    """
+    True when ``node`` is a member of the cluster as seen by ``of`` (default: local node).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.is_member rabbit@ctl3
+    """
+    seen = status(of)
+    return bool(seen) and node in seen["members"]
+
+
+def join(peer, timeout=120):
+    """
+    Make the local node a member of ``peer``'s cluster: stop_app, forget stale
+    membership on the peer, reset, join_cluster, start_app, await startup.
+
+    The local node's own data is discarded (reset): only call it for a node
+    that is not part of the cluster it should belong to.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl2 hastack_rabbitmq.join rabbit@ctl1
+    """
+    me = local_node()
+    _ctl("stop_app")
+    peer_view = status(peer)
+    if peer_view and me in peer_view["members"]:
+        # The cluster still lists this node from before its reset: it must forget it first.
+        _ctl("forget_cluster_node", me, node=peer)
+    _ctl("reset")
+    _ctl("join_cluster", peer, timeout=timeout)
+    _ctl("start_app", timeout=timeout)
+    _ctl("await_startup", "--timeout", str(timeout), timeout=timeout + 10)
+    return status()
+
+
+def forget(node):
+    """
+    Remove a dead ``node`` from the cluster, from this (running) member.
+
+    Refuses (raises) when the node is still running or is the last disc node.
+    Returns ``{"forgotten": bool, "comment": str}``; forgetting a node that is
+    no member is a no-op.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.forget rabbit@ctl3
+    """
+    seen = status()
+    if seen is None:
+        raise CommandExecutionError(f"local RabbitMQ node on {__grains__['id']} is not running")
+    if node not in seen["members"]:
+        return {"forgotten": False, "comment": f"{node} is not a member; nothing to forget"}
+    problems = check_forget(node, seen)
+    if problems:
+        raise CommandExecutionError("refusing to forget: " + "; ".join(problems))
+    _ctl("forget_cluster_node", node)
+    return {"forgotten": True, "comment": f"{node} forgotten by {local_node()}"}

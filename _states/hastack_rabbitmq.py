@@ -1,0 +1,106 @@
+"""
+States that keep a RabbitMQ node in its cluster (hastack).
+
+.. code-block:: yaml
+
+    hastack-rabbitmq-cluster-joined:
+      hastack_rabbitmq.clustered:
+        - name: rabbit@ctl2
+        - peers: [rabbit@ctl1, rabbit@ctl3]
+"""
+
+__virtualname__ = "hastack_rabbitmq"
+
+
+def __virtual__():
+    if "hastack_rabbitmq.status" in __salt__:
+        return __virtualname__
+    return (False, "hastack_rabbitmq execution module not available")
+
+
+def _ret(name):
+    return {"name": name, "result": True, "comment": "", "changes": {}}
+
+
+def _peer_views(name, peers):
+    return {peer: __salt__["hastack_rabbitmq.status"](node=peer) for peer in peers if peer != name}
+
+
+def clustered(name, peers, timeout=120):
+    """
+    Ensure node ``name`` (this minion's node) is a running member of the best
+    cluster among ``peers`` (see ``hastack_rabbitmq.choose_join_target``).
+    Joins only a node that is not a member yet: on a formed cluster this
+    changes nothing and restarts nothing.
+
+    name
+        This minion's node name, e.g. ``rabbit@ctl2``.
+    peers
+        Every node of the ``mq`` role (this one may be included).
+    timeout
+        Seconds to wait for join_cluster and start_app.
+    """
+    ret = _ret(name)
+    mine = __salt__["hastack_rabbitmq.status"]()
+    if mine is None:
+        ret["result"] = False
+        ret["comment"] = f"{name} is not running; start rabbitmq-server first"
+        return ret
+    views = _peer_views(name, peers)
+    target = __salt__["hastack_rabbitmq.choose_join_target"](name, mine, views)
+    if target is None:
+        ret["comment"] = f"{name} is a member of cluster {mine['cluster_name']} ({', '.join(mine['running'])} running)"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{name} would be reset and join the cluster of {target}"
+        ret["changes"] = {"joined": target}
+        return ret
+    after = __salt__["hastack_rabbitmq.join"](target, timeout=timeout)
+    ret["changes"] = {"joined": target, "members": after["members"] if after else []}
+    ret["comment"] = f"{name} joined the cluster of {target}"
+    if not after or name not in after["running"]:
+        ret["result"] = False
+        ret["comment"] += ", but it is not running afterwards"
+    return ret
+
+
+def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
+    """
+    For a node the cluster has forgotten (``forget_cluster_node`` while it was
+    down): stop it and remove its Mnesia data, so it starts as a blank node
+    that ``clustered`` then joins. Does nothing while any running peer still
+    lists the node as a member, or when the node already runs on its own.
+
+    name
+        This minion's node name.
+    peers
+        Every node of the ``mq`` role.
+    data_dir
+        RabbitMQ's data dir (the node's Mnesia dir lives below it).
+    """
+    ret = _ret(name)
+    views = _peer_views(name, peers)
+    running_views = {p: v for p, v in views.items() if v and p in v["running"]}
+    if not running_views:
+        ret["result"] = False
+        ret["comment"] = f"no running peer among {', '.join(sorted(views))}: nothing to rejoin"
+        return ret
+    if any(name in v["members"] for v in running_views.values()):
+        ret["comment"] = f"{name} is still a member of the cluster: its data stays"
+        return ret
+    mine = __salt__["hastack_rabbitmq.status"]()
+    if mine is not None and mine["members"] == [name]:
+        ret["comment"] = f"{name} runs on its own (reset): it only needs to join"
+        return ret
+    mnesia = f"{data_dir}/mnesia"
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{name} was forgotten: would stop it and remove {mnesia}"
+        ret["changes"] = {"removed": mnesia}
+        return ret
+    __salt__["service.stop"](service)
+    __salt__["file.remove"](mnesia)
+    ret["changes"] = {"stopped": service, "removed": mnesia}
+    ret["comment"] = f"{name} was forgotten by the cluster: its stale data is removed"
+    return ret

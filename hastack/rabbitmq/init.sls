@@ -1,0 +1,8 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+include:
+  - .package
+  - .config
+  - .service
+  - .cluster
+  - .users

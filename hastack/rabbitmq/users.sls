@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Users and vhosts are cluster-wide: every member converges to the same set.
+{%- from "hastack/map.jinja" import mapdata as hastack with context %}
+{%- set rabbit = hastack.rabbitmq %}
+
+include:
+  - .cluster
+
+hastack-rabbitmq-vhost-present:
+  rabbitmq_vhost.present:
+    - name: {{ rabbit.vhost }}
+    - require:
+      - sls: hastack.rabbitmq.cluster
+
+hastack-rabbitmq-openstack-user-present:
+  rabbitmq_user.present:
+    - name: {{ rabbit.openstack_user }}
+    - password: {{ hastack.secrets.rabbit_openstack | json }}
+    - perms:
+      - {{ rabbit.vhost }}: ['.*', '.*', '.*']
+    - require:
+      - rabbitmq_vhost: hastack-rabbitmq-vhost-present
+
+# The well-known default account must not exist on a production broker.
+hastack-rabbitmq-guest-user-absent:
+  rabbitmq_user.absent:
+    - name: guest
+    - require:
+      - sls: hastack.rabbitmq.cluster

@@ -17,6 +17,8 @@ def print_status(status):
         services = " ".join(f"{name}:{'up' if ok else 'DOWN'}" for name, ok in row["services"].items())
         print(f"{row['host']:<6} {row['ip']:<15} {'up' if row['running'] else 'DOWN':<5} "
               f"{'ok' if row['minion'] else 'DOWN':<7} {services or '-'}")
+        for tier, fact in row.get("facts", {}).items():
+            print(f"{'':<6} {tier}: {fact['summary']}")
 
 
 def main(argv=None):

@@ -545,14 +545,44 @@ class Lab:
         for host in self.hosts:
             row = {"host": host, "ip": self.host_ip(host), "running": host in inits,
                    "minion": pings.get(host) is True, "services": {}}
+            row["facts"] = {}
             if row["running"]:
                 for role in self.roles_of(host):
                     for service in ROLE_SERVICES.get(role, []):
                         proc = self.exec(host, [f"/etc/init.d/{service}", "status"], check=False)
                         row["services"][service] = proc.returncode == 0
             rows.append(row)
+        answering = [r["host"] for r in rows if r["minion"]]
+        for tier, gather in TIER_FACTS.items():
+            for host, fact in gather(self, answering).items():
+                next(r for r in rows if r["host"] == host)["facts"][tier] = fact
         return {"lab": self.name, "network": self.subnet, "vip": self.vip,
                 "master": self._master_pid() is not None, "hosts": rows}
+
+
+def _rabbitmq_facts(lab, hosts):
+    """Each mq node's own view of its cluster."""
+    members = [h for h in hosts if "mq" in lab.roles_of(h)]
+    views = lab.salt("-L", ",".join(members), "hastack_rabbitmq.status") if members else {}
+    facts = {}
+    for host in members:
+        view = views.get(host)
+        if not isinstance(view, dict):
+            facts[host] = {"summary": "not running"}
+            continue
+        summary = f"{len(view['running'])}/{len(view['members'])} running"
+        if view["partitions"]:
+            summary += ", PARTITIONED"
+        if view["alarms"]:
+            summary += ", alarms: " + ",".join(view["alarms"])
+        facts[host] = {"summary": summary, **view}
+    return facts
+
+
+# Per-tier facts for `status`: tier -> function(lab, answering hosts) -> {host: {summary, ...}}.
+TIER_FACTS = {
+    "rabbitmq": _rabbitmq_facts,
+}
 
 
 def summarize_apply(raw):

@@ -104,7 +104,9 @@ def test_status_reports_every_host_and_service(lab):
     assert [row["host"] for row in status["hosts"]] == lab.hosts
     for row in status["hosts"]:
         assert row["running"] and row["minion"]
-        assert row["services"] == {"memcached": True}
+        assert row["services"] and all(row["services"].values()), row["services"]
+        assert row["services"]["memcached"] is True
+        assert row["facts"]["rabbitmq"]["summary"] == "3/3 running"
 
 
 @pytest.fixture

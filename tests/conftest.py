@@ -13,6 +13,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lab"))
+sys.path.insert(0, str(REPO / "tests"))
 
 from hastack_lab import Lab  # noqa: E402
 

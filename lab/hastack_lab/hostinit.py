@@ -2,8 +2,8 @@
 
 Started by `unshare --net --mount --uts --ipc --pid --fork --mount-proc` so it
 is the first process of a fresh PID namespace. It gives the host its own view
-of the file system (overlays over /etc, /var, /srv and /root, tmpfs on /run and
-/tmp), then waits until the lab has wired the network, then keeps a
+of the file system (overlays over /etc, /var, /srv, /root and /tmp, tmpfs on
+/run and /dev/shm), then waits until the lab has wired the network, then keeps a
 salt-minion running the way systemd would on a real host, and reaps every
 orphaned daemon (init scripts daemonise; their children end up here).
 
@@ -21,8 +21,10 @@ import subprocess
 import sys
 import time
 
-OVERLAID_DIRS = ("etc", "var", "srv", "root")
-TMPFS_DIRS = ("run", "tmp", "dev/shm")
+# Overlays, not tmpfs, even for /tmp: the machine's files stay readable (the
+# repository and its venv may live there) while writes stay private.
+OVERLAID_DIRS = ("etc", "var", "srv", "root", "tmp")
+TMPFS_DIRS = ("run", "dev/shm")
 MINION_RESPAWN_DELAY = 1.0
 
 
@@ -42,8 +44,7 @@ def prepare_filesystem(host_dir: pathlib.Path, hostname: str):
         mount("-t", "overlay", "overlay", "-o",
               f"lowerdir=/{name},upperdir={upper},workdir={work}", f"/{name}")
     for name in TMPFS_DIRS:
-        mount("-t", "tmpfs", "-o", "mode=1777" if name != "run" else "mode=0755",
-              "tmpfs", f"/{name}")
+        mount("-t", "tmpfs", "-o", "mode=0755" if name == "run" else "mode=1777", "tmpfs", f"/{name}")
     # Debian expects these to exist on a booted system.
     for path in ("/run/lock", "/run/sendsigs.omit.d"):
         os.makedirs(path, exist_ok=True)

@@ -162,6 +162,10 @@ class Lab:
         for tool in ("ip", "unshare", "nsenter", "mount", "umount"):
             if shutil.which(tool) is None:
                 problems.append(f"missing command: {tool}")
+        for hidden in ("/run", "/dev/shm"):
+            if str(REPO).startswith(hidden + "/") or str(VENV_BIN).startswith(hidden + "/"):
+                problems.append(f"the repository and its venv must not live under {hidden} "
+                                "(each host has its own)")
         if not 1 <= self.host_count <= 9:
             problems.append("--hosts must be between 1 and 9")
         if problems:

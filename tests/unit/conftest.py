@@ -4,21 +4,12 @@
 minions), so the tests import them by path.
 """
 
-import importlib.util
 import pathlib
 
 import pytest
+from saltmod_loader import load_salt_module  # noqa: F401  (tests import it from here)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-
-
-def load_salt_module(kind, name):
-    """Import REPO/<kind>/<name>.py as a fresh module object."""
-    path = REPO / kind / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"hastack_test_{kind.strip('_')}_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

@@ -1,0 +1,236 @@
+"""
+HAProxy runtime control for hastack, over the admin socket.
+
+Drain a server before its host is changed, bring it back once its health
+check passes: rolling changes without cutting clients off. Talks to the
+socket directly (no socat needed); parsing is done by plain functions.
+"""
+
+import csv
+import io
+import socket
+import time
+
+import salt.utils.path
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "hastack_haproxy"
+
+DEFAULT_SOCKET = "/run/haproxy/admin.sock"
+
+
+def __virtual__():
+    if salt.utils.path.which("haproxy"):
+        return __virtualname__
+    return (False, "hastack_haproxy: haproxy binary not found")
+
+
+# --------------------------------------------------------------------- pure
+
+
+def parse_stat_csv(text):
+    """
+    Parse ``show stat`` CSV into server rows (frontend/backend summary rows dropped).
+
+    Each row: ``{backend, server, status, weight, sessions, total, check}``;
+    ``status`` is HAProxy's (UP, DOWN, DRAIN, MAINT, "UP 1/2"...).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_haproxy.parse_stat_csv "$(echo 'show stat' | socat - /run/haproxy/admin.sock)"
+    """
+    text = text.lstrip("# ").strip()
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("svname") in ("FRONTEND", "BACKEND") or not row.get("pxname"):
+            continue
+        rows.append({
+            "backend": row["pxname"],
+            "server": row["svname"],
+            "status": row.get("status", ""),
+            "weight": int(row.get("weight") or 0),
+            "sessions": int(row.get("scur") or 0),
+            "total": int(row.get("stot") or 0),
+            "check": row.get("check_status", ""),
+        })
+    return rows
+
+
+def is_up(row):
+    """True for a server HAProxy sends new traffic to (UP, not draining)."""
+    return row["status"].split(" ")[0] == "UP"
+
+
+# --------------------------------------------------------------- salt-facing
+
+
+def _socket_path(sock):
+    if sock:
+        return sock
+    return __salt__["pillar.get"]("hastack:haproxy:admin_socket", DEFAULT_SOCKET)
+
+
+def command(cmd, sock=None, timeout=5):
+    """
+    Send one command to the HAProxy admin socket and return its answer.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.command 'show info'
+    """
+    path = _socket_path(sock)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(path)
+            conn.sendall(cmd.encode() + b"\n")
+            chunks = []
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    except OSError as exc:
+        raise CommandExecutionError(f"HAProxy admin socket {path}: {exc}") from exc
+    return b"".join(chunks).decode()
+
+
+def servers(backend=None, sock=None):
+    """
+    Server rows of every backend (or of one).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.servers
+        salt lb1 hastack_haproxy.servers galera
+    """
+    rows = parse_stat_csv(command("show stat", sock))
+    return [r for r in rows if backend is None or r["backend"] == backend]
+
+
+def _set_state(backend, server, state, sock):
+    answer = command(f"set server {backend}/{server} state {state}", sock).strip()
+    if answer:
+        raise CommandExecutionError(f"set server {backend}/{server} state {state}: {answer}")
+    return {"backend": backend, "server": server, "state": state}
+
+
+def drain(backend, server, sock=None):
+    """
+    Stop sending new connections to ``server`` in ``backend``; existing ones finish.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.drain galera ctl1
+    """
+    return _set_state(backend, server, "drain", sock)
+
+
+def ready(backend, server, sock=None):
+    """
+    Put ``server`` back into rotation in ``backend`` (health checks decide UP/DOWN).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.ready galera ctl1
+    """
+    return _set_state(backend, server, "ready", sock)
+
+
+def backends_of(server, sock=None):
+    """
+    Backends in which ``server`` appears.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.backends_of ctl1
+    """
+    return sorted({r["backend"] for r in servers(sock=sock) if r["server"] == server})
+
+
+def drain_host(server, sock=None):
+    """
+    Drain ``server`` from every backend it is in; returns the backends.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt -L lb1,lb2 hastack_haproxy.drain_host ctl1
+    """
+    backends = backends_of(server, sock)
+    for backend in backends:
+        drain(backend, server, sock)
+    return backends
+
+
+def ready_host(server, sock=None):
+    """
+    Put ``server`` back into every backend it is in; returns the backends.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt -L lb1,lb2 hastack_haproxy.ready_host ctl1
+    """
+    backends = backends_of(server, sock)
+    for backend in backends:
+        ready(backend, server, sock)
+    return backends
+
+
+def wait_drained(server, backend=None, timeout=60, sock=None):
+    """
+    Wait until ``server`` has no session left (in one backend or all); returns seconds waited.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.wait_drained ctl1 timeout=120
+    """
+    start = time.monotonic()
+    while True:
+        busy = [r for r in servers(backend, sock) if r["server"] == server and r["sessions"]]
+        if not busy:
+            return round(time.monotonic() - start, 2)
+        if time.monotonic() - start > timeout:
+            raise CommandExecutionError(
+                f"{server} still has sessions after {timeout}s: "
+                + ", ".join(f"{r['backend']}={r['sessions']}" for r in busy))
+        time.sleep(0.2)
+
+
+def wait_up(server, backend=None, timeout=60, sock=None):
+    """
+    Wait until ``server`` passes its health checks (UP) in one backend or all.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.wait_up ctl1 backend=galera
+    """
+    start = time.monotonic()
+    while True:
+        rows = [r for r in servers(backend, sock) if r["server"] == server]
+        if rows and all(is_up(r) for r in rows):
+            return round(time.monotonic() - start, 2)
+        if time.monotonic() - start > timeout:
+            raise CommandExecutionError(
+                f"{server} not UP after {timeout}s: "
+                + ", ".join(f"{r['backend']}={r['status']}" for r in rows))
+        time.sleep(0.2)

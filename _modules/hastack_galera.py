@@ -16,6 +16,7 @@ the data and call them.
 import logging
 import os
 import re
+import time
 
 import salt.utils.path
 import salt.utils.systemd
@@ -48,6 +49,14 @@ _RECOVERED_RE = re.compile(
 def __virtual__():
     if salt.utils.path.which("mariadb") or salt.utils.path.which("mysql"):
         return __virtualname__
+    # The orchestrations call the pure decision (``choose``) on the master,
+    # which need not have MariaDB installed; the functions that need the
+    # binaries raise a clear error there.
+    try:
+        if __opts__.get("__role") == "master":
+            return __virtualname__
+    except NameError:
+        pass
     return (False, "hastack_galera: mariadb/mysql client binaries not found")
 
 
@@ -614,6 +623,133 @@ def status():
     return parse_status(res.get("stdout"))
 
 
+def sql_quote(value):
+    """``value`` as a single-quoted SQL string literal (backslash and quote escaped)."""
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def query(sql, socket="/run/mysqld/mysqld.sock"):
+    """
+    Run ``sql`` as root through the unix socket (Debian's root authenticates
+    by its OS user, so no password is involved) and return the result rows as
+    lists of strings. The SQL goes to the client on stdin, so values in it
+    (passwords) appear neither in the process list nor in the log. Raises an
+    error when the client fails.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_galera.query 'SELECT User, Host FROM mysql.user'
+    """
+    res = __salt__["cmd.run_all"](
+        [_client(), "--protocol=socket", f"--socket={socket}", "--user=root", "-N", "-B"],
+        stdin=sql,
+        python_shell=False,
+        ignore_retcode=True,
+        output_loglevel="quiet",
+    )
+    if res.get("retcode") != 0:
+        raise CommandExecutionError(f"SQL failed: {(res.get('stderr') or '').strip()}")
+    return [line.split("\t") for line in (res.get("stdout") or "").splitlines() if line]
+
+
+_GRANT_RE = re.compile(r"^GRANT (?P<privs>.+?) ON (?P<target>\S+) TO ", re.IGNORECASE)
+
+
+def parse_grants(lines):
+    """
+    ``SHOW GRANTS`` lines as ``{target: set of privileges}``, target without
+    backticks (e.g. ``keystone.*``, ``*.*``), privileges upper case.
+    """
+    grants = {}
+    for line in lines or []:
+        match = _GRANT_RE.match(line.strip())
+        if not match:
+            continue
+        target = match.group("target").replace("`", "")
+        privs = {p.strip().upper() for p in match.group("privs").split(",") if p.strip()}
+        grants.setdefault(target, set()).update(privs)
+    return grants
+
+
+def grants_missing(lines, target, privileges):
+    """The privileges of ``privileges`` that ``SHOW GRANTS`` ``lines`` lack on ``target``."""
+    have = parse_grants(lines).get(target.replace("`", ""), set())
+    if "ALL PRIVILEGES" in have:
+        return []
+    wanted = [p.strip().upper() for p in privileges]
+    if wanted == ["ALL PRIVILEGES"] or wanted == ["ALL"]:
+        return [] if "ALL PRIVILEGES" in have else ["ALL PRIVILEGES"]
+    return [p for p in wanted if p not in have]
+
+
+def is_running():
+    """
+    True when a mariadbd (or mysqld) process runs on this host.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_galera.is_running
+    """
+    return _running()
+
+
+def wait_synced(timeout=300, interval=0.5):
+    """
+    Poll until this node is Synced in a Primary component, at most ``timeout``
+    seconds. Returns ``{"result", "comment", "seconds"}``; the comment gives
+    the last state seen when the deadline passed or mariadbd exited.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl2 hastack_galera.wait_synced timeout=600
+    """
+    started = time.monotonic()
+    deadline = started + float(timeout)
+    last = "no status yet"
+    while True:
+        try:
+            current = status()
+        except CommandExecutionError as exc:
+            current = None
+            last = str(exc)
+        if current is not None:
+            if synced_from_status(current):
+                seconds = round(time.monotonic() - started, 1)
+                return {
+                    "result": True,
+                    "comment": f"Synced in the Primary component after {seconds}s "
+                    f"(cluster size {current.get('wsrep_cluster_size', '?')}).",
+                    "seconds": seconds,
+                }
+            last = (
+                f"wsrep_local_state_comment {current.get('wsrep_local_state_comment', '?')}, "
+                f"wsrep_cluster_status {current.get('wsrep_cluster_status', '?')}, "
+                f"wsrep_ready {current.get('wsrep_ready', '?')}"
+            )
+        elif not _running():
+            # Give a starting server a moment to create its process, then judge.
+            if time.monotonic() - started > 5:
+                return {
+                    "result": False,
+                    "comment": f"mariadbd is not running ({last}); see the MariaDB error log.",
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+        if time.monotonic() >= deadline:
+            return {
+                "result": False,
+                "comment": f"not Synced after {timeout}s ({last}).",
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        time.sleep(float(interval))
+
+
 def is_synced():
     """
     True when this node is Synced (``wsrep_local_state`` 4), ready and in the
@@ -632,7 +768,7 @@ def is_synced():
         return False
 
 
-def bootstrap(datadir=DEFAULT_DATADIR):
+def bootstrap(datadir=DEFAULT_DATADIR, new_cluster=False):
     """
     Bootstrap a new Primary component from this node: mark it
     ``safe_to_bootstrap: 1`` in grastate.dat and start MariaDB with
@@ -644,6 +780,12 @@ def bootstrap(datadir=DEFAULT_DATADIR):
     ``start --wsrep-new-cluster`` would be redirected to ``systemctl start``,
     which drops the option.
 
+    new_cluster
+        The very first start of a brand-new cluster: a missing grastate.dat
+        is expected then (the node never ran Galera), so the node is started
+        with ``--wsrep-new-cluster`` without one. Without it a missing
+        grastate.dat refuses, because recovery needs a recorded state.
+
     Returns ``{"result", "comment", "changes"}``.
 
     CLI Example:
@@ -651,6 +793,7 @@ def bootstrap(datadir=DEFAULT_DATADIR):
     .. code-block:: bash
 
         salt db1 hastack_galera.bootstrap
+        salt db1 hastack_galera.bootstrap new_cluster=True
     """
     if _running():
         synced = is_synced()
@@ -662,24 +805,25 @@ def bootstrap(datadir=DEFAULT_DATADIR):
             "changes": {},
         }
     grastate = os.path.join(datadir, "grastate.dat")
-    if not __salt__["file.file_exists"](grastate):
+    changes = {}
+    if __salt__["file.file_exists"](grastate):
+        # file.replace edits in place, so grastate.dat keeps its mysql ownership.
+        diff = __salt__["file.replace"](
+            grastate,
+            pattern=r"^safe_to_bootstrap:.*$",
+            repl="safe_to_bootstrap: 1",
+            append_if_not_found=True,
+            backup=False,
+        )
+        if diff:
+            changes["grastate"] = "safe_to_bootstrap set to 1"
+    elif not new_cluster:
         return {
             "result": False,
             "comment": f"{grastate} does not exist; this node holds no cluster state"
             " to bootstrap from.",
             "changes": {},
         }
-    changes = {}
-    # file.replace edits in place, so grastate.dat keeps its mysql ownership.
-    diff = __salt__["file.replace"](
-        grastate,
-        pattern=r"^safe_to_bootstrap:.*$",
-        repl="safe_to_bootstrap: 1",
-        append_if_not_found=True,
-        backup=False,
-    )
-    if diff:
-        changes["grastate"] = "safe_to_bootstrap set to 1"
 
     if salt.utils.systemd.booted(__context__):
         cmd = [salt.utils.path.which("galera_new_cluster") or "/usr/bin/galera_new_cluster"]

@@ -8,6 +8,8 @@ socket directly (no socat needed); parsing is done by plain functions.
 
 import csv
 import io
+import json
+import os
 import socket
 import time
 
@@ -17,6 +19,10 @@ from salt.exceptions import CommandExecutionError
 __virtualname__ = "hastack_haproxy"
 
 DEFAULT_SOCKET = "/run/haproxy/admin.sock"
+# drain_host remembers where a server was UP, so wait_up after ready_host
+# waits for those backends only (a backend whose service is not deployed
+# yet stays DOWN and must not block a rollout).
+DRAIN_RECORD_DIR = "/run/hastack-haproxy"
 
 
 def __virtual__():
@@ -69,7 +75,8 @@ def is_up(row):
 def _socket_path(sock):
     if sock:
         return sock
-    return __salt__["pillar.get"]("hastack:haproxy:admin_socket", DEFAULT_SOCKET)
+    # Read __pillar__ directly: pillar.get masks values it returns.
+    return __pillar__.get("hastack", {}).get("haproxy", {}).get("admin_socket", DEFAULT_SOCKET)
 
 
 def command(cmd, sock=None, timeout=5):
@@ -170,7 +177,11 @@ def drain_host(server, sock=None):
 
         salt -L lb1,lb2 hastack_haproxy.drain_host ctl1
     """
-    backends = backends_of(server, sock)
+    rows = [r for r in servers(sock=sock) if r["server"] == server]
+    os.makedirs(DRAIN_RECORD_DIR, exist_ok=True)
+    with open(os.path.join(DRAIN_RECORD_DIR, f"{server}.json"), "w", encoding="utf-8") as record:
+        json.dump(sorted(r["backend"] for r in rows if is_up(r)), record)
+    backends = sorted({r["backend"] for r in rows})
     for backend in backends:
         drain(backend, server, sock)
     return backends
@@ -216,7 +227,9 @@ def wait_drained(server, backend=None, timeout=60, sock=None):
 
 def wait_up(server, backend=None, timeout=60, sock=None):
     """
-    Wait until ``server`` passes its health checks (UP) in one backend or all.
+    Wait until ``server`` passes its health checks (UP) in one backend, or in
+    every backend where it was UP when ``drain_host`` took it out (all its
+    backends when there is no such record).
 
     CLI Example:
 
@@ -224,10 +237,18 @@ def wait_up(server, backend=None, timeout=60, sock=None):
 
         salt lb1 hastack_haproxy.wait_up ctl1 backend=galera
     """
+    record = os.path.join(DRAIN_RECORD_DIR, f"{server}.json")
+    wanted = None
+    if backend is None and os.path.exists(record):
+        with open(record, encoding="utf-8") as handle:
+            wanted = set(json.load(handle))
     start = time.monotonic()
     while True:
-        rows = [r for r in servers(backend, sock) if r["server"] == server]
-        if rows and all(is_up(r) for r in rows):
+        rows = [r for r in servers(backend, sock) if r["server"] == server
+                and (wanted is None or r["backend"] in wanted)]
+        if (rows or wanted == set()) and all(is_up(r) for r in rows):
+            if wanted is not None:
+                os.remove(record)
             return round(time.monotonic() - start, 2)
         if time.monotonic() - start > timeout:
             raise CommandExecutionError(

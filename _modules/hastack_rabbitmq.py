@@ -151,7 +151,8 @@ def local_node():
 
         salt '*' hastack_rabbitmq.local_node
     """
-    nodename = __salt__["pillar.get"]("hastack:rabbitmq:node_prefix", "rabbit")
+    # Read __pillar__ directly: pillar.get masks values it returns.
+    nodename = __pillar__.get("hastack", {}).get("rabbitmq", {}).get("node_prefix", "rabbit")
     return f"{nodename}@{__grains__['id']}"
 
 

@@ -7,7 +7,9 @@
 
 # Each tier's steps live in orch/<tier>/deploy.sls and require the common step.
 include:
+  - orch.galera.deploy
   - orch.rabbitmq.deploy
+  - orch.lb.deploy
 
 hastack-deploy-pillar-validated:
   hastack.validated:
@@ -28,6 +30,7 @@ hastack-deploy-common-applied:
     - sls: hastack.common
     - require:
       - salt: hastack-deploy-modules-synced
+
 
 {%- if hastack.roles.get("cache") %}
 

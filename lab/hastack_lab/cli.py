@@ -10,7 +10,8 @@ from .lab import Lab, LabError
 
 
 def print_status(status):
-    print(f"lab {status['lab']}  network {status['network']}  VIP {status['vip']}  "
+    holders = ",".join(status.get("vip_holders") or []) or "NOBODY"
+    print(f"lab {status['lab']}  network {status['network']}  VIP {status['vip']} on {holders}  "
           f"master {'up' if status['master'] else 'DOWN'}")
     print(f"{'host':<6} {'ip':<15} {'ns':<5} {'minion':<7} services")
     for row in status["hosts"]:

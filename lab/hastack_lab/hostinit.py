@@ -41,6 +41,9 @@ def prepare_filesystem(host_dir: pathlib.Path, hostname: str):
         work = host_dir / "work" / name
         upper.mkdir(parents=True, exist_ok=True)
         work.mkdir(parents=True, exist_ok=True)
+        # The merged dir takes the upper dir's mode: keep the machine's (/tmp is
+        # 1777; daemons that dropped root, like mariadbd, write there).
+        os.chmod(upper, os.stat(f"/{name}").st_mode & 0o7777)
         mount("-t", "overlay", "overlay", "-o",
               f"lowerdir=/{name},upperdir={upper},workdir={work}", f"/{name}")
     for name in TMPFS_DIRS:

@@ -33,9 +33,13 @@ PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
 # Init scripts whose status the lab reports, per role. Later tiers add theirs.
 ROLE_SERVICES = {
+    "db": ["mariadb"],
     "cache": ["memcached"],
     "mq": ["rabbitmq-server"],
+    "lb": ["haproxy", "keepalived"],
 }
+# Init scripts without a `status` action.
+SERVICE_CHECKS = {"keepalived": ["pidof", "keepalived"]}
 ROLES = ["lb", "db", "arbitrator", "mq", "cache", "api", "dashboard",
          "swift_proxy", "swift_storage"]
 # Every secret the formula may ask for; the lab generates them all.
@@ -553,7 +557,8 @@ class Lab:
             if row["running"]:
                 for role in self.roles_of(host):
                     for service in ROLE_SERVICES.get(role, []):
-                        proc = self.exec(host, [f"/etc/init.d/{service}", "status"], check=False)
+                        check = SERVICE_CHECKS.get(service, [f"/etc/init.d/{service}", "status"])
+                        proc = self.exec(host, check, check=False)
                         row["services"][service] = proc.returncode == 0
             rows.append(row)
         answering = [r["host"] for r in rows if r["minion"]]
@@ -561,6 +566,7 @@ class Lab:
             for host, fact in gather(self, answering).items():
                 next(r for r in rows if r["host"] == host)["facts"][tier] = fact
         return {"lab": self.name, "network": self.subnet, "vip": self.vip,
+                "vip_holders": vip_holders(self, [r["host"] for r in rows if r["running"]]),
                 "master": self._master_pid() is not None, "hosts": rows}
 
 
@@ -583,8 +589,63 @@ def _rabbitmq_facts(lab, hosts):
     return facts
 
 
+def vip_holders(lab, hosts=None):
+    """Hosts that carry the VIP right now (one, when all is well)."""
+    holders = []
+    for host in hosts or lab.hosts:
+        out = lab.exec(host, ["ip", "-4", "-o", "addr", "show"], check=False).stdout
+        if f" {lab.vip}/" in out:
+            holders.append(host)
+    return holders
+
+
+def _lb_facts(lab, hosts):
+    """VIP holder and each HAProxy's view of its backends."""
+    members = [h for h in hosts if "lb" in lab.roles_of(h)]
+    views = lab.salt("-L", ",".join(members), "hastack_haproxy.servers") if members else {}
+    holders = vip_holders(lab, members)
+    facts = {}
+    for host in members:
+        rows = views.get(host)
+        if not isinstance(rows, list):
+            facts[host] = {"summary": "haproxy not answering", "vip": host in holders}
+            continue
+        backends = {}
+        for row in rows:
+            backends.setdefault(row["backend"], []).append(row)
+        parts = ["VIP here"] if host in holders else []
+        for backend, servers in sorted(backends.items()):
+            up = [r["server"] for r in servers if r["status"].startswith("UP")]
+            odd = [f"{r['server']}:{r['status']}" for r in servers if not r["status"].startswith("UP")]
+            parts.append(f"{backend} {len(up)}/{len(servers)} up" + (f" ({' '.join(odd)})" if odd else ""))
+        summary = "; ".join(parts) or "no backends"
+        facts[host] = {"summary": summary, "vip": host in holders, "servers": rows}
+    return facts
+
+
 # Per-tier facts for `status`: tier -> function(lab, answering hosts) -> {host: {summary, ...}}.
+def _galera_facts(lab, hosts):
+    """Each db node's wsrep state and the cluster size it sees."""
+    members = [h for h in hosts if "db" in lab.roles_of(h)]
+    views = lab.salt("-L", ",".join(members), "hastack_galera.status") if members else {}
+    facts = {}
+    for host in members:
+        view = views.get(host)
+        if not isinstance(view, dict) or not view:
+            facts[host] = {"summary": "not running", "state": None, "cluster_size": 0}
+            continue
+        state = view.get("wsrep_local_state_comment", "?")
+        size = int(view.get("wsrep_cluster_size") or 0)
+        summary = f"{state}, cluster size {size}, {view.get('wsrep_cluster_status', '?')}"
+        facts[host] = {"summary": summary, "state": state, "cluster_size": size,
+                       "cluster_status": view.get("wsrep_cluster_status"),
+                       "last_committed": view.get("wsrep_last_committed")}
+    return facts
+
+
 TIER_FACTS = {
+    "lb": _lb_facts,
+    "galera": _galera_facts,
     "rabbitmq": _rabbitmq_facts,
 }
 

@@ -3,3 +3,9 @@
 hastack:
   memcached:
     memory_mb: 32
+  galera:
+    innodb_buffer_pool_size: 64M
+    gcache_size: 64M
+    max_connections: 100
+    startup_timeout: 120
+    sync_timeout: 180

@@ -82,7 +82,8 @@ def test_forget_refuses_and_explains(monkeypatch):
     def run_all(cmd, **_kw):
         calls.append(cmd)
         return {"retcode": 0, "stdout": sample(), "stderr": ""}
-    mod.__salt__ = {"cmd.run_all": run_all, "pillar.get": lambda *a, **k: "rabbit"}
+    mod.__salt__ = {"cmd.run_all": run_all}
+    mod.__pillar__ = {}
     with pytest.raises(rmq.CommandExecutionError, match="rabbit@ctl3 is still running"):
         mod.forget(N3)
     assert not any("forget_cluster_node" in c for c in calls)

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Accounts and databases. They replicate, so on every member but the first
+# one to run this the states find everything in place and change nothing.
+# Root logs in only through the unix socket (Debian's default: root@localhost
+# has no usable password), and the states run SQL that way with the mariadb
+# client, so no secret is needed for the connection and Salt's Python needs
+# no MySQL driver.
+{%- from "hastack/map.jinja" import mapdata as hastack with context %}
+{%- set conn = hastack.galera.connection %}
+
+include:
+  - .service
+
+# No anonymous accounts, and root only as root@localhost (socket).
+hastack-galera-users-anonymous-absent:
+  cmd.run:
+    - name: >-
+        {{ conn.cli }} -e "SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';')
+        FROM mysql.user WHERE User='' OR (User='root' AND Host NOT IN ('localhost'))"
+        | {{ conn.cli }}
+    - onlyif: >-
+        test -n "$({{ conn.cli }} -e "SELECT 1 FROM mysql.user
+        WHERE User='' OR (User='root' AND Host NOT IN ('localhost')) LIMIT 1")"
+    - require:
+      - sls: hastack.galera.service
+
+hastack-galera-users-test-database-absent:
+  hastack_galera.database_absent:
+    - name: test
+    - require:
+      - sls: hastack.galera.service
+
+# State transfers (mariabackup) log in as this account on the donor.
+hastack-galera-users-sst-user-present:
+  hastack_galera.user_present:
+    - name: {{ hastack.galera.sst_user }}
+    - host: localhost
+    - password: {{ hastack.secrets.get("galera_sst", "") | json }}
+    - require:
+      - sls: hastack.galera.service
+
+hastack-galera-users-sst-user-grants-present:
+  hastack_galera.grants_present:
+    - user: {{ hastack.galera.sst_user }}
+    - host: localhost
+    - database: '*.*'
+    - privileges: [RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR]
+    - require:
+      - hastack_galera: hastack-galera-users-sst-user-present
+
+# The health endpoint's account: unix socket only, no privileges needed.
+hastack-galera-users-health-user-present:
+  hastack_galera.user_present:
+    - name: {{ hastack.galera.health.user }}
+    - host: localhost
+    - unix_socket: True
+    - require:
+      - sls: hastack.galera.service
+{%- for database in hastack.galera.databases %}
+
+hastack-galera-users-database-{{ database }}-present:
+  hastack_galera.database_present:
+    - name: {{ database }}
+    - require:
+      - sls: hastack.galera.service
+{%- endfor %}
+{%- for user, secret in hastack.galera.db_users.items() %}
+
+# Granted from the stack network only ({{ hastack.network.cidr }}).
+hastack-galera-users-{{ user }}-present:
+  hastack_galera.user_present:
+    - name: {{ user }}
+    - host: {{ hastack.galera.grant_host | json }}
+    - password: {{ hastack.secrets.get(secret, "") | json }}
+    - require:
+      - sls: hastack.galera.service
+{%- endfor %}
+{%- for database, spec in hastack.galera.databases.items() %}
+
+hastack-galera-users-{{ spec.user }}-{{ database }}-grants-present:
+  hastack_galera.grants_present:
+    - user: {{ spec.user }}
+    - host: {{ hastack.galera.grant_host | json }}
+    - database: {{ database }}.*
+    - privileges: [ALL PRIVILEGES]
+    - require:
+      - hastack_galera: hastack-galera-users-{{ spec.user }}-present
+      - hastack_galera: hastack-galera-users-database-{{ database }}-present
+{%- endfor %}

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{#-
+  `salt-run state.orch hastack.galera.recover`: bring a fully stopped Galera
+  cluster back without losing a committed transaction.
+
+  While rendering, every db member reports its position (hastack_galera.position:
+  grastate.dat, gvwstate.dat, and `mariadbd --wsrep-recover` when the seqno was
+  not recorded). The pure decision hastack_galera.choose (run on the master; it
+  needs no MariaDB there) picks the node with the highest committed seqno, or
+  refuses: a member that does not answer, different cluster UUIDs, an ambiguous
+  position, a member still running. A refusal changes nothing: the run fails
+  with the reason. Then the chosen node bootstraps and the others start one at
+  a time, each waiting until Synced.
+
+  Pillar (e.g. `pillar='{"hastack": {"galera": {"recover": {"allow_partial": true}}}}'`):
+    hastack:galera:recover:allow_partial  go on with the answering strict majority
+    hastack:galera:recover:force          bootstrap this minion, skip the choice
+#}
+{%- from "hastack/map.jinja" import mapdata as hastack with context %}
+{%- set db = hastack.galera.members %}
+{%- set options = hastack.galera.recover %}
+{%- set positions = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="hastack_galera.position",
+                                         timeout=10, gather_job_timeout=10) if db else {} %}
+{%- set decision = salt["hastack_galera.choose"](positions, db,
+                                                 allow_partial=options.allow_partial | to_bool,
+                                                 force=options.force or None) %}
+{%- set summary = [] %}
+{%- for member in db %}
+{%-   set entry = positions.get(member, {}).get("ret") if positions.get(member) is mapping else None %}
+{%-   if entry is mapping %}
+{%-     do summary.append(member ~ ": uuid " ~ entry.uuid ~ " seqno " ~ entry.seqno
+                          ~ " recovered " ~ entry.recovered_seqno ~ " safe_to_bootstrap "
+                          ~ entry.safe_to_bootstrap ~ " running " ~ entry.running) %}
+{%-   else %}
+{%-     do summary.append(member ~ ": no answer") %}
+{%-   endif %}
+{%- endfor %}
+
+{%- if not decision.ok %}
+
+hastack-galera-recover-refused:
+  test.fail_without_changes:
+    - comment: {{ ("Galera recovery refused, nothing was changed: " ~ decision.reason
+                   ~ " Positions: " ~ summary | join("; ")) | json }}
+    - failhard: True
+{%- else %}
+
+hastack-galera-recover-pillar-validated:
+  hastack.validated:
+    - failhard: True
+
+hastack-galera-recover-decision:
+  test.show_notification:
+    - text: {{ ("Bootstrapping " ~ decision.bootstrap ~ ": " ~ decision.reason
+                ~ " Then rejoining: " ~ (decision.order | join(", ") or "none")
+                ~ ". Positions: " ~ summary | join("; ")) | json }}
+    - require:
+      - hastack: hastack-galera-recover-pillar-validated
+
+hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped:
+  salt.state:
+    - tgt: {{ decision.bootstrap }}
+    - sls: hastack.galera.service
+    - pillar: {"hastack": {"galera": {"bootstrap": true}}}
+    - require:
+      - test: hastack-galera-recover-decision
+{%-   for member in decision.order %}
+
+hastack-galera-recover-{{ member }}-rejoined:
+  salt.state:
+    - tgt: {{ member }}
+    - sls: hastack.galera.service
+    - require:
+{%-     if loop.first %}
+      - salt: hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped
+{%-     else %}
+      - salt: hastack-galera-recover-{{ loop.previtem }}-rejoined
+{%-     endif %}
+{%-   endfor %}
+{%- endif %}

@@ -25,15 +25,11 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lab"))
 
 from hastack_lab import Lab  # noqa: E402
-from hastack_lab.lab import wait_until  # noqa: E402
 
 
 def crash(lab, host):
-    pids = lab.exec(host, ["pgrep", "-x", "mysqld_safe|mariadbd"], check=False).stdout.split()
-    if pids:
-        lab.exec(host, ["kill", "-9", *pids])
-    wait_until(lambda: lab.exec(host, ["pgrep", "-x", "mariadbd"], check=False).returncode != 0,
-               10, 0.1, f"mariadbd on {host} to die")
+    """kill -9 MariaDB on host: mysqld_safe too, or it would restart mariadbd by itself."""
+    lab.crash(host, "mysqld_safe", "mariadbd")
 
 
 def synced_seconds(step):

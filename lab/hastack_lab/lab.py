@@ -538,6 +538,16 @@ class Lab:
         data = yaml.safe_load((self.pillar_dir / "secrets.sls").read_text())
         return data["hastack"]["secrets"][name]
 
+    def crash(self, host, *names, timeout=10):
+        """kill -9 every process of these exact names inside host; wait until they are gone."""
+        pattern = "|".join(names)
+        pids = self.exec(host, ["pgrep", "-x", pattern], check=False).stdout.split()
+        if pids:
+            self.exec(host, ["kill", "-9", *pids], check=False)
+        wait_until(lambda: self.exec(host, ["pgrep", "-x", pattern], check=False).returncode != 0,
+                   timeout, 0.1, f"{pattern} on {host} to die")
+        return [int(p) for p in pids]
+
     def set_link(self, host, up):
         """Cut (or restore) a host's only network link: a partition."""
         run(["ip", "link", "set", self.link_name(host), "up" if up else "down"])

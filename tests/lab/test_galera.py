@@ -7,7 +7,6 @@ with three Synced members. Measured times are printed at the end of the module
 """
 
 import json
-import os
 import signal
 import time
 import urllib.error
@@ -54,11 +53,7 @@ def db_hosts(lab):
 
 def crash(lab, host):
     """kill -9 MariaDB on host: mysqld_safe too, or it would restart mariadbd by itself."""
-    pids = lab.exec(host, ["pgrep", "-x", "mysqld_safe|mariadbd"], check=False).stdout.split()
-    if pids:
-        lab.exec(host, ["kill", "-9", *pids])
-    wait_until(lambda: lab.exec(host, ["pgrep", "-x", "mariadbd"], check=False).returncode != 0,
-               10, 0.1, f"mariadbd on {host} to die")
+    lab.crash(host, "mysqld_safe", "mariadbd")
 
 
 def minion_signal(lab, host, sig):

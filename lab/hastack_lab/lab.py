@@ -316,6 +316,11 @@ class Lab:
             run(["umount", "-l", mountpoint], check=False)
         if remove_state and self.state_dir.exists():
             shutil.rmtree(self.state_dir)
+        if remove_state:
+            try:
+                STATE_ROOT.rmdir()  # the last lab gone: leave the machine as it was
+            except OSError:
+                pass
 
     def leftovers(self):
         """What of this lab still exists on the machine (empty after down)."""

@@ -203,6 +203,18 @@ def ready_host(server, sock=None):
     return backends
 
 
+def _poll(pending, timeout, failure):
+    """Call pending() until it returns (False, _); raise with its detail after timeout."""
+    start = time.monotonic()
+    while True:
+        still, detail = pending()
+        if not still:
+            return round(time.monotonic() - start, 2)
+        if time.monotonic() - start > timeout:
+            raise CommandExecutionError(f"{failure}: {detail}")
+        time.sleep(0.2)
+
+
 def wait_drained(server, backend=None, timeout=60, sock=None):
     """
     Wait until ``server`` has no session left (in one backend or all); returns seconds waited.
@@ -213,16 +225,11 @@ def wait_drained(server, backend=None, timeout=60, sock=None):
 
         salt lb1 hastack_haproxy.wait_drained ctl1 timeout=120
     """
-    start = time.monotonic()
-    while True:
+    def pending():
         busy = [r for r in servers(backend, sock) if r["server"] == server and r["sessions"]]
-        if not busy:
-            return round(time.monotonic() - start, 2)
-        if time.monotonic() - start > timeout:
-            raise CommandExecutionError(
-                f"{server} still has sessions after {timeout}s: "
-                + ", ".join(f"{r['backend']}={r['sessions']}" for r in busy))
-        time.sleep(0.2)
+        return busy, ", ".join(f"{r['backend']}={r['sessions']}" for r in busy)
+
+    return _poll(pending, timeout, f"{server} still has sessions after {timeout}s")
 
 
 def wait_up(server, backend=None, timeout=60, sock=None):
@@ -242,16 +249,13 @@ def wait_up(server, backend=None, timeout=60, sock=None):
     if backend is None and os.path.exists(record):
         with open(record, encoding="utf-8") as handle:
             wanted = set(json.load(handle))
-    start = time.monotonic()
-    while True:
+    def pending():
         rows = [r for r in servers(backend, sock) if r["server"] == server
                 and (wanted is None or r["backend"] in wanted)]
-        if (rows or wanted == set()) and all(is_up(r) for r in rows):
-            if wanted is not None:
-                os.remove(record)
-            return round(time.monotonic() - start, 2)
-        if time.monotonic() - start > timeout:
-            raise CommandExecutionError(
-                f"{server} not UP after {timeout}s: "
-                + ", ".join(f"{r['backend']}={r['status']}" for r in rows))
-        time.sleep(0.2)
+        done = (rows or wanted == set()) and all(is_up(r) for r in rows)
+        return not done, ", ".join(f"{r['backend']}={r['status']}" for r in rows)
+
+    waited = _poll(pending, timeout, f"{server} not UP after {timeout}s")
+    if wanted is not None:
+        os.remove(record)
+    return waited

@@ -54,14 +54,21 @@ def heal(lab, host):
     assert all(r["result"] for r in rows), [r for r in rows if not r["result"]]
 
 
+def galera_backends_all_up(lab):
+    """Every HAProxy sees every Galera server UP (a partitioned node rejoins after its link returns)."""
+    views = lab.salt("-L", ",".join(lab.hosts), "hastack_haproxy.servers", "galera")
+    return all(isinstance(rows, list) and rows and all(r["status"] == "UP" for r in rows)
+               for rows in views.values()) and len(views) == len(lab.hosts)
+
+
 @pytest.fixture
 def healthy_lb(lab):
-    """Each test starts and ends with one VIP holder and Galera reachable through it."""
-    only_holder(lab)
-    wait_for(lambda: db_host_via_vip(lab), 30, "MariaDB through the VIP")
+    """Each test starts and ends with one VIP holder and every Galera server UP behind it."""
+    wait_for(lambda: len(vip_holders(lab)) == 1, 30, "a single VIP holder")
+    wait_for(lambda: galera_backends_all_up(lab), 120, "every Galera server UP", interval=1)
     yield
     wait_for(lambda: len(vip_holders(lab)) == 1, 30, "a single VIP holder")
-    wait_for(lambda: db_host_via_vip(lab), 60, "MariaDB through the VIP")
+    wait_for(lambda: galera_backends_all_up(lab), 120, "every Galera server UP", interval=1)
 
 
 def test_vip_on_one_host_and_mariadb_answers_through_it_from_every_host(lab, healthy_lb):

@@ -299,6 +299,30 @@ def _check_galera(roles, errors):
         errors.append(f"too few Galera voters ({voters}): need at least 3 (db hosts plus arbitrators)")
 
 
+def _check_rabbitmq(config, roles, errors):
+    """
+    Under ``pause_minority`` a node keeps serving only while it sees a strict
+    majority of the cluster, so the cluster survives one lost node only with an
+    odd count of at least 3 (two nodes: either loss pauses the survivor).
+    """
+    mq = roles.get("mq") or []
+    rabbitmq = config.get("rabbitmq")
+    handling = rabbitmq.get("cluster_partition_handling") if isinstance(rabbitmq, dict) else None
+    if not mq or handling != "pause_minority":
+        return
+    if len(mq) % 2 == 0:
+        errors.append(
+            f"even number of RabbitMQ nodes ({len(mq)}): with pause_minority a partition into "
+            "halves pauses every node, and with 2 nodes any single loss pauses the survivor; "
+            "use an odd number (put the third broker on the arbitrator host)"
+        )
+    elif len(mq) < 3:
+        errors.append(
+            f"too few RabbitMQ nodes ({len(mq)}): with pause_minority the cluster keeps "
+            "serving through the loss of one node only with at least 3 nodes"
+        )
+
+
 def _check_keepalived(config, errors):
     keepalived = config.get("keepalived")
     if keepalived is None:
@@ -345,6 +369,7 @@ def check_config(config):
     _check_network(config, roles, ips, errors)
     reported = _check_secrets(config, roles, errors)
     _check_galera(roles, errors)
+    _check_rabbitmq(config, roles, errors)
     _check_keepalived(config, errors)
     for path in _placeholder_paths(config, "hastack"):
         if path not in reported:

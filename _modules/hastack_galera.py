@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "hastack_galera"
 
 DEFAULT_DATADIR = "/var/lib/mysql"
+DEFAULT_SOCKET = "/run/mysqld/mysqld.sock"
 INIT_SCRIPT = "/etc/init.d/mariadb"
 # Galera writes this UUID for a node that holds no cluster state: it never
 # joined a cluster, or its state was reset (e.g. an interrupted SST).
@@ -461,6 +462,78 @@ def choose_bootstrap(positions, members, allow_partial=False, force=None):
     return {"ok": True, "bootstrap": chosen, "reason": reason, "order": rejoin_order(chosen)}
 
 
+def _answers(raw, members):
+    """
+    ``{member: value}`` from a ``saltutil.cmd`` return (``{minion: {"ret": ...}}``)
+    or a plain mapping; a member that did not answer (or answered with an error
+    string) maps to None.
+    """
+    raw = raw if isinstance(raw, dict) else {}
+    found = {}
+    for member in members:
+        value = raw.get(member)
+        if isinstance(value, dict) and "ret" in value:
+            value = value["ret"]
+        found[member] = value if isinstance(value, bool) else None
+    return found
+
+
+def deploy_plan(has_state, running, members):
+    """
+    Decide how ``hastack.deploy`` brings the db members up.
+
+    ``has_state`` and ``running`` map each member to True/False (does its
+    datadir hold ``grastate.dat``; does MariaDB run), raw ``saltutil.cmd``
+    returns accepted; a member missing from either did not answer.
+
+    Returns ``{"ok", "bootstrap", "reason"}``:
+
+    - a member runs: ``ok``, no bootstrap; the others join through it;
+    - every member answered, none runs and none holds cluster state: a brand
+      new cluster, ``bootstrap`` is the first member;
+    - otherwise nothing can start safely: not ``ok``, and ``reason`` says why
+      and names the orchestration that can (a full outage needs
+      ``hastack.galera.recover``, which picks the member with the last
+      committed transaction).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call hastack_galera.deploy_plan '{"db1": true}' '{"db1": false}' '["db1"]'
+    """
+    members = list(dict.fromkeys(members or []))
+    if not members:
+        return {"ok": True, "bootstrap": None, "reason": "There are no db members."}
+    state = _answers(has_state, members)
+    live = _answers(running, members)
+    silent = [m for m in members if state[m] is None or live[m] is None]
+    up = [m for m in members if live[m]]
+    if up:
+        return {"ok": True, "bootstrap": None,
+                "reason": f"{_names(up)} runs; the other members join through it."}
+    holding = [m for m in members if state[m]]
+    if not silent and not holding:
+        return {"ok": True, "bootstrap": members[0],
+                "reason": f"No member holds cluster state: a new cluster, bootstrapped from {members[0]}."}
+    recover = "salt-run state.orch hastack.galera.recover"
+    if holding:
+        reason = (
+            f"Galera is down on every member ({_names(m for m in members if m not in silent)}"
+            f"{'; no answer from ' + _names(silent) if silent else ''}) and cluster state is "
+            f"held by {_names(holding)}: this is a full outage, not a new cluster, and starting a "
+            f"member could not join anything. Run `{recover}` (it bootstraps the member with "
+            "the last committed transaction, or refuses and says why), then run hastack.deploy again."
+        )
+    else:
+        reason = (
+            f"{_names(silent)} did not answer, so it may hold cluster state: a new cluster is "
+            "bootstrapped only when every member answers and none holds state. Bring it back "
+            f"and run hastack.deploy again, or, if it held data, run `{recover}`."
+        )
+    return {"ok": False, "bootstrap": None, "reason": reason}
+
+
 def _normalize_positions(positions):
     """
     Accept positions as returned by orchestration and reduce them to
@@ -516,8 +589,21 @@ def _running():
     return res.get("retcode") == 0
 
 
-def _recover(datadir, timeout):
+def _runtime_dir_present(socket):
+    """
+    Create the socket's directory (``/run/mysqld``) like the init script or
+    systemd's RuntimeDirectory would. After a reboot ``/run`` is empty, and
+    ``mariadbd --wsrep-recover`` aborts ("Bind on unix socket: No such file or
+    directory") before it reports a position.
+    """
+    runtime_dir = os.path.dirname(socket)
+    if runtime_dir and not os.path.isdir(runtime_dir):
+        __salt__["file.mkdir"](runtime_dir, user="mysql", group="root", mode="0755")
+
+
+def _recover(datadir, timeout, socket=DEFAULT_SOCKET):
     """Run ``mariadbd --wsrep-recover``; return (position or None, error or None)."""
+    _runtime_dir_present(socket)
     cmd = [
         _server_binary(),
         "--wsrep-recover",
@@ -541,14 +627,16 @@ def _recover(datadir, timeout):
     return recovered, None
 
 
-def position(datadir=DEFAULT_DATADIR, timeout=900):
+def position(datadir=DEFAULT_DATADIR, timeout=900, socket=DEFAULT_SOCKET):
     """
     Report this node's Galera position, as one entry for ``choose``.
 
     Reads ``grastate.dat`` and ``gvwstate.dat`` in ``datadir``. When grastate
     has no seqno (-1, i.e. the node crashed) and mariadbd is not running, runs
     ``mariadbd --wsrep-recover`` (InnoDB crash recovery; may take a while,
-    bounded by ``timeout`` seconds) to read the position from InnoDB.
+    bounded by ``timeout`` seconds) to read the position from InnoDB. The
+    directory of ``socket`` is created first when it is missing (a rebooted
+    host has an empty ``/run``).
 
     Returns ``{"uuid", "seqno", "safe_to_bootstrap", "recovered_uuid",
     "recovered_seqno", "running", "cluster_status", "gvwstate", "errors"}``.
@@ -589,7 +677,7 @@ def position(datadir=DEFAULT_DATADIR, timeout=900):
         return pos
 
     if pos["seqno"] < 0:
-        recovered, error = _recover(datadir, timeout)
+        recovered, error = _recover(datadir, timeout, socket)
         if recovered:
             pos["recovered_uuid"] = recovered["uuid"]
             # "<uuid>:-1" means InnoDB holds no wsrep position either.

@@ -5,9 +5,21 @@
 include:
   - .config
 
+# galera-arbitrator-4 installs its init script without boot links, and Salt's
+# sysvinit enable needs insserv, which a host without systemd may lack.
+# update-rc.d makes the links, so the service state finds garb enabled.
+hastack-arbitrator-service-init-links-present:
+  cmd.run:
+    - name: update-rc.d {{ hastack.arbitrator.service }} defaults
+    - unless: find /etc/rc2.d -name 'S??{{ hastack.arbitrator.service }}' | grep -q .
+    - require:
+      - sls: hastack.arbitrator.package
+
 hastack-arbitrator-service-running:
   service.running:
     - name: {{ hastack.arbitrator.service }}
     - enable: True
+    - require:
+      - cmd: hastack-arbitrator-service-init-links-present
     - watch:
       - sls: hastack.arbitrator.config

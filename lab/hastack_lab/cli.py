@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from .lab import Lab, LabError
+from .lab import LAYOUTS, Lab, LabError
 
 
 def print_status(status):
@@ -31,6 +31,16 @@ def main(argv=None):
     up = sub.add_parser("up", help="create the hosts, start Salt, deploy the stack")
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--no-deploy", action="store_true")
+    up.add_argument("--layout", choices=LAYOUTS, default=None,
+                    help="converged (default): every role on every host; two-host: two full "
+                         "hosts plus a tie-breaker host (garbd, third broker)")
+    off = sub.add_parser("poweroff", help="pull the plug of hosts (default: all) at once")
+    off.add_argument("hosts", nargs="*")
+    on = sub.add_parser("poweron", help="boot powered-off hosts (init and minion only)")
+    on.add_argument("hosts", nargs="*")
+    link = sub.add_parser("link", help="cut or restore a host's network link: link HOST down|up")
+    link.add_argument("host")
+    link.add_argument("state", choices=("down", "up"))
     status = sub.add_parser("status", help="one row per host")
     status.add_argument("--json", action="store_true")
     sub.add_parser("down", help="stop and remove everything the lab made")
@@ -59,11 +69,12 @@ def main(argv=None):
         if hasattr(args, name):
             setattr(args, name, passthrough)
 
-    host_count = getattr(args, "hosts", None)
-    if host_count is None:
-        saved = Lab(name=args.name, subnet=args.subnet).state_dir / "lab.json"
-        host_count = json.loads(saved.read_text())["host_count"] if saved.exists() else 3
-    lab = Lab(name=args.name, subnet=args.subnet, host_count=host_count)
+    # A running lab keeps its host count and layout unless `up` names new ones.
+    saved_file = Lab(name=args.name, subnet=args.subnet).state_dir / "lab.json"
+    saved = json.loads(saved_file.read_text()) if saved_file.exists() else {}
+    host_count = args.hosts if args.command == "up" else saved.get("host_count", 3)
+    layout = (args.layout if args.command == "up" else None) or saved.get("layout", "converged")
+    lab = Lab(name=args.name, subnet=args.subnet, host_count=host_count, layout=layout)
     try:
         if args.command == "up":
             elapsed = lab.up(deploy=not args.no_deploy)
@@ -78,6 +89,16 @@ def main(argv=None):
             print(json.dumps(status, indent=2) if args.json else "", end="\n" if args.json else "")
             if not args.json:
                 print_status(status)
+        elif args.command == "poweroff":
+            lab.poweroff(*args.hosts)
+            print(f"[lab] powered off: {' '.join(args.hosts) or 'every host'}")
+        elif args.command == "poweron":
+            started = time.monotonic()
+            booted = lab.poweron(*args.hosts)
+            print(f"[lab] booted {' '.join(booted) or 'nothing (all running)'} "
+                  f"in {time.monotonic() - started:.1f}s")
+        elif args.command == "link":
+            lab.set_link(args.host, args.state == "up")
         elif args.command in ("salt", "salt-run", "salt-key"):
             os.execv(lab.salt_cmd(args.command)[0], lab.salt_cmd(args.command, *args.args))
         elif args.command == "salt-call":

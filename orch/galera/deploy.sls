@@ -8,42 +8,47 @@
   order; each step returns only when its node is Synced (the state polls with a
   deadline). A running member is left alone, so a re-run changes nothing.
 
-  Which node may bootstrap is decided here, while rendering, from live facts:
-  only when NO member holds cluster state yet (no grastate.dat anywhere: a brand
-  new cluster) may the first member form a new Primary component, and even then
-  the state does it only when no other member answers on the Galera port. A
-  member that does not answer counts as holding state. A stopped member joins
-  through a running one (IST/SST); when none runs, the step fails and names
-  `salt-run state.orch hastack.galera.recover`.
+  hastack_galera.deploy_plan decides from live facts (does each member hold
+  grastate.dat, does MariaDB run there): a member runs, so the others join it;
+  or no member holds state, so the first one bootstraps a new cluster (and
+  even then the state does it only when no other member answers on the Galera
+  port); or nothing can start safely (a full outage, a silent member), and the
+  first Galera step fails saying why and naming hastack.galera.recover.
+  Built-in functions gather the facts: on a first deploy the minions do not
+  have the formula's modules yet.
 #}
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set db = hastack.galera.members %}
 {%- if db %}
-{%-   set grastate = hastack.galera.datadir ~ "/grastate.dat" %}
-{%-   set answers = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="file.file_exists",
-                                         arg=[grastate], timeout=10, gather_job_timeout=10) %}
-{%-   set fresh = [] %}
-{%-   for member in db %}
-{%-     if answers.get(member, {}).get("ret") is sameas false %}
-{%-       do fresh.append(member) %}
-{%-     endif %}
-{%-   endfor %}
-{%-   set new_cluster = fresh | length == db | length %}
-{%-   for member in db %}
-{%-     set bootstrap = new_cluster and loop.first %}
+{%-   set has_state = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="file.file_exists",
+                                            arg=[hastack.galera.datadir ~ "/grastate.dat"],
+                                            timeout=10, gather_job_timeout=10) %}
+{%-   set running = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="service.status",
+                                         arg=[hastack.galera.service], timeout=10, gather_job_timeout=10) %}
+{%-   set plan = salt["hastack_galera.deploy_plan"](has_state, running, db) %}
+{%-   if not plan.ok %}
+
+hastack-deploy-galera-refused:
+  test.fail_without_changes:
+    - comment: {{ plan.reason | json }}
+    - require:
+      - salt: hastack-deploy-common-applied
+{%-   else %}
+{%-     for member in db %}
 
 hastack-deploy-galera-{{ member }}-applied:
   salt.state:
     - tgt: {{ member }}
     - sls: hastack.galera
-    - pillar: {{ {"hastack": {"galera": {"bootstrap": bootstrap}}} | json }}
+    - pillar: {{ {"hastack": {"galera": {"bootstrap": member == plan.bootstrap}}} | json }}
     - require:
-{%-     if loop.first %}
+{%-       if loop.first %}
       - salt: hastack-deploy-common-applied
-{%-     else %}
+{%-       else %}
       - salt: hastack-deploy-galera-{{ loop.previtem }}-applied
-{%-     endif %}
-{%-   endfor %}
+{%-       endif %}
+{%-     endfor %}
+{%-   endif %}
 {%- endif %}
 
 {%- if hastack.roles.get("arbitrator") %}
@@ -55,7 +60,11 @@ hastack-deploy-arbitrator-applied:
     - sls: hastack.arbitrator
     - require:
       - salt: hastack-deploy-common-applied
-{%-   for member in db %}
+{%-   if db and not plan.ok %}
+      - test: hastack-deploy-galera-refused
+{%-   else %}
+{%-     for member in db %}
       - salt: hastack-deploy-galera-{{ member }}-applied
-{%-   endfor %}
+{%-     endfor %}
+{%-   endif %}
 {%- endif %}

@@ -11,7 +11,8 @@
   refuses: a member that does not answer, different cluster UUIDs, an ambiguous
   position, a member still running. A refusal changes nothing: the run fails
   with the reason. Then the chosen node bootstraps and the others start one at
-  a time, each waiting until Synced.
+  a time, each waiting until Synced, each with the whole Galera tier (its
+  health endpoint too: a host that rebooted runs nothing yet); garbd last.
 
   Pillar (e.g. `pillar='{"hastack": {"galera": {"recover": {"allow_partial": true}}}}'`):
     hastack:galera:recover:allow_partial  go on with the answering strict majority
@@ -20,7 +21,15 @@
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set db = hastack.galera.members %}
 {%- set options = hastack.galera.recover %}
+
+hastack-galera-recover-pillar-validated:
+  hastack.validated:
+    - failhard: True
+{#- Nothing is gathered (gathering runs --wsrep-recover) from an invalid pillar. #}
+{%- if salt["hastack.validate"]().valid %}
 {%- set positions = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="hastack_galera.position",
+                                         kwarg={"datadir": hastack.galera.datadir,
+                                                "socket": hastack.galera.socket},
                                          timeout=10, gather_job_timeout=10) if db else {} %}
 {%- set decision = salt["hastack_galera.choose"](positions, db,
                                                  allow_partial=options.allow_partial | to_bool,
@@ -44,11 +53,9 @@ hastack-galera-recover-refused:
     - comment: {{ ("Galera recovery refused, nothing was changed: " ~ decision.reason
                    ~ " Positions: " ~ summary | join("; ")) | json }}
     - failhard: True
+    - require:
+      - hastack: hastack-galera-recover-pillar-validated
 {%- else %}
-
-hastack-galera-recover-pillar-validated:
-  hastack.validated:
-    - failhard: True
 
 hastack-galera-recover-decision:
   test.show_notification:
@@ -61,7 +68,7 @@ hastack-galera-recover-decision:
 hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped:
   salt.state:
     - tgt: {{ decision.bootstrap }}
-    - sls: hastack.galera.service
+    - sls: hastack.galera
     - pillar: {"hastack": {"galera": {"bootstrap": true}}}
     - require:
       - test: hastack-galera-recover-decision
@@ -70,7 +77,7 @@ hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped:
 hastack-galera-recover-{{ member }}-rejoined:
   salt.state:
     - tgt: {{ member }}
-    - sls: hastack.galera.service
+    - sls: hastack.galera
     - require:
 {%-     if loop.first %}
       - salt: hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped
@@ -78,4 +85,19 @@ hastack-galera-recover-{{ member }}-rejoined:
       - salt: hastack-galera-recover-{{ loop.previtem }}-rejoined
 {%-     endif %}
 {%-   endfor %}
+{%-   if hastack.roles.get("arbitrator") %}
+
+# garbd cannot outlive its cluster: it comes back once the data members are.
+hastack-galera-recover-arbitrator-applied:
+  salt.state:
+    - tgt: {{ hastack.roles.arbitrator | json }}
+    - tgt_type: list
+    - sls: hastack.arbitrator
+    - require:
+      - salt: hastack-galera-recover-{{ decision.bootstrap }}-bootstrapped
+{%-     for member in decision.order %}
+      - salt: hastack-galera-recover-{{ member }}-rejoined
+{%-     endfor %}
+{%-   endif %}
+{%- endif %}
 {%- endif %}

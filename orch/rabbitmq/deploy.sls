@@ -1,12 +1,27 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# RabbitMQ: the first node (lowest id) starts, the others follow one at a
-# time; each joins only if it is not a member yet (hastack_rabbitmq.clustered),
-# so a re-run on a formed cluster changes nothing.
+# RabbitMQ: every broker starts at once, then the nodes join one at a time,
+# in id order; each joins only if it is not a member yet
+# (hastack_rabbitmq.clustered), so a re-run on a formed cluster changes nothing.
+# Starting together matters after a full stop: a booting broker waits for the
+# peers that ran when it stopped, so one started alone would wait for its
+# timeout (10 minutes) before the others were even started.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
-{%- set chain = namespace(previous="hastack-deploy-common-applied") %}
+{%- set members = hastack.rabbitmq.deploy_order %}
+{%- set chain = namespace(previous="hastack-deploy-rabbitmq-started") %}
 
-{%- for member in hastack.rabbitmq.deploy_order %}
+{%- if members %}
+
+hastack-deploy-rabbitmq-started:
+  salt.state:
+    - tgt: {{ members | json }}
+    - tgt_type: list
+    - sls: hastack.rabbitmq.service
+    - require:
+      - salt: hastack-deploy-common-applied
+{%- endif %}
+
+{%- for member in members %}
 
 hastack-deploy-rabbitmq-{{ member }}-applied:
   salt.state:

@@ -123,6 +123,38 @@ def test_bootstrap_of_a_new_cluster_needs_no_grastate(fake_module):
     assert fake.calls[-1] == ["/etc/init.d/mariadb", "bootstrap"]
 
 
+GRASTATE_CRASHED = "version: 2.1\nuuid: 6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f\nseqno: -1\nsafe_to_bootstrap: 0\n"
+RECOVERED = "[Note] WSREP: Recovered position: 6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f:4711\n"
+
+
+def test_position_after_a_reboot_creates_the_socket_dir_before_recovering(fake_module, tmp_path):
+    """A rebooted host has an empty /run: --wsrep-recover aborts without the socket's dir."""
+    fake = fake_module([{"retcode": 0}], running=False)
+    events = []
+    socket_path = tmp_path / "run" / "mysqld" / "mysqld.sock"
+    fake["file.file_exists"] = lambda path: path.endswith("grastate.dat")
+    fake["file.read"] = lambda path: GRASTATE_CRASHED
+    fake["file.mkdir"] = lambda path, **kw: events.append(("mkdir", path, kw))
+
+    def run_all(cmd, **kwargs):
+        if "--wsrep-recover" in cmd:
+            events.append(("recover", cmd[0]))
+            return {"retcode": 0, "stdout": "", "stderr": RECOVERED}
+        return Script.run_all(fake, cmd, **kwargs)
+    fake["cmd.run_all"] = run_all
+
+    pos = galera.position(datadir="/var/lib/mysql", socket=str(socket_path))
+    assert pos["recovered_seqno"] == 4711 and pos["errors"] == []
+    assert [e[0] for e in events] == ["mkdir", "recover"]
+    assert events[0][1] == str(socket_path.parent)
+    assert events[0][2] == {"user": "mysql", "group": "root", "mode": "0755"}
+    # An existing directory is left alone.
+    socket_path.parent.mkdir(parents=True)
+    events.clear()
+    galera.position(socket=str(socket_path))
+    assert [e[0] for e in events] == ["recover"]
+
+
 # ------------------------------------------------------------- the state
 states = load_salt_module("_states", "hastack_galera")
 

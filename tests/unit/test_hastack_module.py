@@ -112,6 +112,12 @@ def errors_of(mod, defaults_doc, hastack):
         ),
         # Without an lb role no VIP is needed, nor the lb secrets.
         ("converged", [("del", "roles:lb"), ("set", "network:vip", ""), ("del", "secrets:keepalived_auth")]),
+        # Two full hosts plus a tie-breaker host: garbd and the third broker.
+        ("converged", [("set", "roles:db", ["ctl1", "ctl2"]), ("set", "roles:arbitrator", ["ctl3"]),
+                       ("set", "roles:lb", ["ctl1", "ctl2"]), ("set", "roles:cache", ["ctl1", "ctl2"])]),
+        # Two brokers are the operator's explicit choice without pause_minority.
+        ("converged", [("set", "roles:mq", ["ctl1", "ctl2"]),
+                       ("set", "rabbitmq", {"cluster_partition_handling": "autoheal"})]),
         ("converged", [("set", "keepalived", {"vrid": 51})]),
         ("converged", [("set", "keepalived", {"instances": [{"name": "a", "vrid": 1}, {"name": "b", "vrid": 255}]})]),
         # A secret only an unused role needs may be absent.
@@ -125,7 +131,7 @@ def errors_of(mod, defaults_doc, hastack):
             ],
         ),
     ],
-    ids=["converged", "split", "2db+1arb", "4db+1arb", "no-lb-no-vip", "vrid", "vrid-instances", "unused-secret"],
+    ids=["converged", "split", "2db+1arb", "4db+1arb", "two-host", "2mq-autoheal", "no-lb-no-vip", "vrid", "vrid-instances", "unused-secret"],
 )
 def test_valid(hastack_module, defaults_doc, layouts, layout, ops):
     config = apply_ops(copy.deepcopy(layouts[layout]), ops)
@@ -203,12 +209,18 @@ BAD_CASES = [
     ("four-db", "converged",
      [("set", "hosts:ctl4", {"ip": "10.250.0.14"}), ("set", "roles:db", ["ctl1", "ctl2", "ctl3", "ctl4"])],
      ["even number of Galera voters (4): add an arbitrator"]),
-    ("split-without-arbitrator", "split", [("set", "roles:arbitrator", []), ("set", "roles:mq", ["api1", "api2", "api3", "garb1"])],
+    ("split-without-arbitrator", "split", [("set", "roles:arbitrator", []), ("set", "roles:cache", ["api1", "api2", "garb1"])],
      ["even number of Galera voters (2): add an arbitrator"]),
     ("arbitrator-without-db", "converged", [("set", "roles:db", []), ("set", "roles:arbitrator", ["ctl3"])],
      ["role arbitrator has members (ctl3) but role db has none"]),
     ("db-and-arbitrator", "converged", [("set", "roles:arbitrator", ["ctl3"])],
      ["minion 'ctl3' is in both roles db and arbitrator", "even number of Galera voters (4)"]),
+    ("two-mq", "converged", [("set", "roles:mq", ["ctl1", "ctl2"])],
+     ["even number of RabbitMQ nodes (2): with pause_minority a partition into halves pauses every node, "
+      "and with 2 nodes any single loss pauses the survivor"]),
+    ("one-mq", "converged", [("set", "roles:mq", ["ctl1"])], ["too few RabbitMQ nodes (1)"]),
+    ("four-mq", "split", [("set", "roles:mq", ["api1", "api2", "api3", "garb1"])],
+     ["even number of RabbitMQ nodes (4)"]),
     ("vrid-zero", "converged", [("set", "keepalived", {"vrid": 0})],
      ["hastack:keepalived:vrid 0 must be an integer between 1 and 255"]),
     ("vrid-256", "converged", [("set", "keepalived", {"vrid": 256})],
@@ -231,7 +243,7 @@ BAD_CASES = [
          ("set", "memcached:logfile", "/var/log/CHANGE_ME.log"),
          ("set", "network:vip", "10.9.9.9"),
          ("set", "roles:arbitrator", []),
-         ("set", "roles:mq", ["api1", "api2", "api3", "garb1"]),
+         ("set", "roles:cache", ["api1", "api2", "garb1"]),
      ],
      [
          "unknown role 'frontend'",

@@ -39,3 +39,5 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/lab/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.lab)
+    # A whole-lab outage would disturb the tests after it: those go last.
+    items.sort(key=lambda item: item.get_closest_marker("outage") is not None)

@@ -537,7 +537,9 @@ class Lab:
         args = [*TARGET_FLAGS[tgt_type], tgt, "state.apply"]
         if sls:
             args.append(sls)
-        return summarize_apply(self.salt(*args, timeout=timeout))
+        # Salt's own timeout too: on a busy machine a minion may answer the CLI's
+        # job-status polls late, and the CLI would return without its result.
+        return summarize_apply(self.salt(*args, "-t", str(timeout), timeout=timeout))
 
     def orchestrate(self, sls, pillar=None, timeout=1800):
         """Run an orchestration; returns {ok, steps: [...], errors: [...], raw}."""

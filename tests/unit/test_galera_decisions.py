@@ -456,3 +456,48 @@ def test_virtual_needs_a_client(monkeypatch):
     monkeypatch.setattr(galera.salt.utils.path, "which",
                         lambda name: "/usr/bin/mysql" if name == "mysql" else None)
     assert galera.__virtual__() == "hastack_galera"
+
+
+# --------------------------------------------------------------------------
+# deploy_plan: how hastack.deploy brings the db members up.
+# (id, has_state, running, ok, bootstrap, words in the reason)
+# --------------------------------------------------------------------------
+def cmd_ret(values):
+    """Shaped like a saltutil.cmd return: {minion: {"ret": value, "retcode": 0}}."""
+    return {m: {"ret": v, "retcode": 0} for m, v in values.items()}
+
+
+# fmt: off
+DEPLOY_CASES = [
+    ("brand-new cluster", {"a": False, "b": False, "c": False}, {"a": False, "b": False, "c": False},
+     True, "a", ["new cluster"]),
+    ("one member runs: the others join it", {"a": True, "b": True, "c": True},
+     {"a": False, "b": True, "c": False}, True, None, ["b runs"]),
+    ("full outage: refuse and name recover", {"a": True, "b": True, "c": True},
+     {"a": False, "b": False, "c": False}, False, None,
+     ["full outage", "held by a, b, c", "salt-run state.orch hastack.galera.recover"]),
+    ("one member holds state: still an outage", {"a": False, "b": True, "c": False},
+     {"a": False, "b": False, "c": False}, False, None, ["held by b", "hastack.galera.recover"]),
+    ("fresh but a member is silent: never bootstrap", {"a": False, "b": False},
+     {"a": False, "b": False}, False, None, ["c did not answer"]),
+    ("outage with a silent member", {"a": True, "b": True}, {"a": False, "b": False}, False, None,
+     ["no answer from c", "hastack.galera.recover"]),
+    ("an error string is no answer", {"a": False, "b": False, "c": "ERROR: module missing"},
+     {"a": False, "b": False, "c": False}, False, None, ["c did not answer"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("has_state, running, ok, bootstrap, words",
+                         [c[1:] for c in DEPLOY_CASES], ids=[c[0] for c in DEPLOY_CASES])
+def test_deploy_plan(has_state, running, ok, bootstrap, words):
+    for shape in (lambda d: d, cmd_ret):  # plain mappings and saltutil.cmd returns
+        plan = galera.deploy_plan(shape(has_state), shape(running), ABC)
+        assert (plan["ok"], plan["bootstrap"]) == (ok, bootstrap), plan
+        for word in words:
+            assert word in plan["reason"], (word, plan["reason"])
+
+
+def test_deploy_plan_without_members_does_nothing():
+    assert galera.deploy_plan({}, {}, []) == {
+        "ok": True, "bootstrap": None, "reason": "There are no db members."}

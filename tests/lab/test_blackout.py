@@ -1,0 +1,92 @@
+"""A blackout: every host of the session lab loses power at once, under a commit
+load, and boots again with an empty /run. `hastack-lab up` (the deploy after a
+full stop) must start what can start, brokers together, and name
+`hastack.galera.recover` for Galera; the recovery then brings back the whole
+stack with every acknowledged commit.
+
+Marked `outage`: it takes the whole session lab down, so it runs last.
+"""
+
+import json
+import time
+
+import pytest
+from commit_load import CommitLoad, missing_rows, prepare_probe_database
+
+from hastack_lab.lab import LabError, vip_holders, wait_until
+
+pytestmark = pytest.mark.outage
+
+PROBE_DB = "hastack_blackout"
+FIGURES = {}
+
+
+def stack_is_whole(lab):
+    """Every tier of the converged layout serves again, judged per host."""
+    status = lab.status()
+    problems = []
+    for row in status["hosts"]:
+        down = [name for name, ok in row["services"].items() if not ok]
+        if not row["minion"] or down:
+            problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
+        facts = row.get("facts", {})
+        if facts.get("galera", {}).get("summary") != "Synced, cluster size 3, Primary":
+            problems.append(f"{row['host']}: galera {facts.get('galera')}")
+        if facts.get("rabbitmq", {}).get("summary") != "3/3 running":
+            problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
+        lb = facts.get("lb", {}).get("servers") or []
+        if not lb or any(s["status"] != "UP" for s in lb):
+            problems.append(f"{row['host']}: haproxy backends {[(s['server'], s['status']) for s in lb]}")
+    if len(status["vip_holders"]) != 1:
+        problems.append(f"VIP held by {status['vip_holders']}")
+    return problems
+
+
+def test_blackout_then_up_and_recover_brings_back_the_whole_stack(lab):
+    assert stack_is_whole(lab) == []
+    prepare_probe_database(lab, "ctl1", PROBE_DB)
+    load = CommitLoad(lab, PROBE_DB)
+    load.start()
+    try:
+        load.wait_for_acks(200)
+        lab.poweroff()  # every host at the same instant, commits in flight
+    finally:
+        load.stop()
+    acked = load.acked()
+    assert len(acked) >= 200
+
+    power_back = time.monotonic()
+    with pytest.raises(LabError) as refused:
+        lab.up(deploy=True)
+    up_seconds = time.monotonic() - power_back
+    FIGURES["up_after_blackout_s"] = round(up_seconds, 1)
+    # The hosts rebooted: /run is empty, so nothing has created /run/mysqld yet.
+    for host in lab.hosts:
+        assert lab.exec(host, ["test", "-e", "/run/mysqld"], check=False).returncode != 0
+    # The deploy names the recovery first, and did not wait on a broker's timeout.
+    first_error = str(refused.value).split("\n")[1]
+    assert first_error.startswith("hastack-deploy-galera-refused: Galera is down on every member")
+    assert "full outage" in first_error
+    assert "salt-run state.orch hastack.galera.recover" in first_error
+    assert up_seconds < 400, f"up took {up_seconds:.0f}s: a broker waited for its peers?"
+    # What does not need Galera came back: brokers, load balancers, memcached.
+    status = {r["host"]: r for r in lab.status()["hosts"]}
+    for host, row in status.items():
+        assert row["facts"]["rabbitmq"]["summary"] == "3/3 running", row["facts"]["rabbitmq"]
+        assert row["services"]["memcached"] and row["services"]["haproxy"], row["services"]
+        assert row["services"]["mariadb"] is False
+    assert len(vip_holders(lab)) == 1
+
+    recovered = lab.orchestrate("hastack.galera.recover")
+    assert recovered["ok"], recovered["errors"]
+    assert [s["id"] for s in recovered["steps"] if s["id"].endswith("-bootstrapped")]
+    wait_until(lambda: stack_is_whole(lab) == [], 120, 1, "the whole stack after the recovery")
+    FIGURES["power_back_to_whole_stack_s"] = round(time.monotonic() - power_back, 1)
+    assert missing_rows(lab, PROBE_DB, acked) == set()
+
+    # The deploy after the recovery converges and changes nothing.
+    deploy = lab.orchestrate("hastack.deploy")
+    assert deploy["ok"], deploy["errors"]
+    assert [s["id"] for s in deploy["steps"] if s["changes"]] == []
+    lab.exec("ctl1", ["mariadb", "-e", f"DROP DATABASE IF EXISTS {PROBE_DB}"])
+    print("\nBlackout figures: " + json.dumps(FIGURES, sort_keys=True))

@@ -91,6 +91,17 @@ def test_guest_is_gone_and_openstack_user_works(lab):
     connection.close()
 
 
+def test_deploy_refuses_two_brokers_before_any_change(lab):
+    pids = beam_pids(lab)
+    result = lab.orchestrate("hastack.deploy", pillar={"hastack": {"roles": {"mq": ["ctl1", "ctl2"]}}})
+    assert not result["ok"]
+    errors = "\n".join(result["errors"])
+    assert "even number of RabbitMQ nodes (2)" in errors and "pause_minority" in errors, errors
+    assert [s["id"] for s in result["steps"] if s["result"]] == []
+    assert beam_pids(lab) == pids
+    assert wait_healthy(lab)["members"] == [f"rabbit@{h}" for h in lab.hosts]
+
+
 def test_deploy_again_changes_nothing_and_restarts_no_broker(lab):
     before = beam_pids(lab)
     result = lab.orchestrate("hastack.deploy")

@@ -620,37 +620,52 @@ class Lab:
         self._accept_and_ping(targets)
         return targets
 
-    def roles_of(self, host):
-        data = yaml.safe_load((self.pillar_dir / "topology.sls").read_text())
-        return [r for r, members in data["hastack"]["roles"].items() if host in members]
+    def roles_of(self, host, roles=None):
+        """Roles of host: from `roles` (role -> hosts) or the lab's generated topology."""
+        if roles is None:
+            roles = yaml.safe_load((self.pillar_dir / "topology.sls").read_text())["hastack"]["roles"]
+        return [r for r, members in roles.items() if host in (members or [])]
+
+    def pillar_roles(self, answering):
+        """
+        The roles as the formula sees them: hastack:roles of the minions' pillar,
+        so a role changed in any lab pillar file shows; the generated topology
+        when no minion answers.
+        """
+        if answering:
+            got = self.salt(answering[0], "pillar.get", "hastack:roles", "unmask=True").get(answering[0])
+            if isinstance(got, dict) and got:
+                return got
+        return yaml.safe_load((self.pillar_dir / "topology.sls").read_text())["hastack"]["roles"]
 
     def status(self):
         inits = self._init_pids()
         pings = self.salt("-L", ",".join(self.hosts), "test.ping", "-t", "5") if self._master_pid() else {}
+        answering = [h for h in self.hosts if pings.get(h) is True]
+        roles = self.pillar_roles(answering)
         rows = []
         for host in self.hosts:
             row = {"host": host, "ip": self.host_ip(host), "running": host in inits,
-                   "minion": pings.get(host) is True, "services": {}}
+                   "minion": host in answering, "roles": self.roles_of(host, roles), "services": {}}
             row["facts"] = {}
             if row["running"]:
-                for role in self.roles_of(host):
+                for role in row["roles"]:
                     for service in ROLE_SERVICES.get(role, []):
                         check = SERVICE_CHECKS.get(service, [f"/etc/init.d/{service}", "status"])
                         proc = self.exec(host, check, check=False)
                         row["services"][service] = proc.returncode == 0
             rows.append(row)
-        answering = [r["host"] for r in rows if r["minion"]]
-        for tier, gather in TIER_FACTS.items():
-            for host, fact in gather(self, answering).items():
+        for tier, (role, gather) in TIER_FACTS.items():
+            members = [h for h in answering if h in (roles.get(role) or [])]
+            for host, fact in gather(self, members).items():
                 next(r for r in rows if r["host"] == host)["facts"][tier] = fact
         return {"lab": self.name, "network": self.subnet, "vip": self.vip,
                 "vip_holders": vip_holders(self, [r["host"] for r in rows if r["running"]]),
                 "master": self._master_pid() is not None, "hosts": rows}
 
 
-def _rabbitmq_facts(lab, hosts):
+def _rabbitmq_facts(lab, members):
     """Each mq node's own view of its cluster."""
-    members = [h for h in hosts if "mq" in lab.roles_of(h)]
     views = lab.salt("-L", ",".join(members), "hastack_rabbitmq.status") if members else {}
     facts = {}
     for host in members:
@@ -677,9 +692,8 @@ def vip_holders(lab, hosts=None):
     return holders
 
 
-def _lb_facts(lab, hosts):
+def _lb_facts(lab, members):
     """VIP holder and each HAProxy's view of its backends."""
-    members = [h for h in hosts if "lb" in lab.roles_of(h)]
     views = lab.salt("-L", ",".join(members), "hastack_haproxy.servers") if members else {}
     holders = vip_holders(lab, members)
     facts = {}
@@ -701,10 +715,10 @@ def _lb_facts(lab, hosts):
     return facts
 
 
-# Per-tier facts for `status`: tier -> function(lab, answering hosts) -> {host: {summary, ...}}.
-def _galera_facts(lab, hosts):
+# Per-tier facts for `status`: tier -> (role, function(lab, answering members of
+# the role) -> {host: {summary, ...}}).
+def _galera_facts(lab, members):
     """Each db node's wsrep state and the cluster size it sees."""
-    members = [h for h in hosts if "db" in lab.roles_of(h)]
     views = lab.salt("-L", ",".join(members), "hastack_galera.status") if members else {}
     facts = {}
     for host in members:
@@ -722,9 +736,9 @@ def _galera_facts(lab, hosts):
 
 
 TIER_FACTS = {
-    "lb": _lb_facts,
-    "galera": _galera_facts,
-    "rabbitmq": _rabbitmq_facts,
+    "lb": ("lb", _lb_facts),
+    "galera": ("db", _galera_facts),
+    "rabbitmq": ("mq", _rabbitmq_facts),
 }
 
 

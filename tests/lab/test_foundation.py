@@ -109,10 +109,16 @@ def test_status_reports_every_host_and_service(lab):
         assert row["facts"]["rabbitmq"]["summary"] == "3/3 running"
 
 
+# Its own name and subnet, derived like the session lab's so that two suites
+# can run side by side.
+SCRATCH_NAME = os.environ.get("HASTACK_TEST_LAB_NAME", "hstest") + "d"
+SCRATCH_SUBNET = os.environ.get("HASTACK_TEST_SCRATCH_SUBNET", "10.252.0.0/24")
+
+
 @pytest.fixture
 def scratch_lab():
     """A one-host lab without deploy, for crash and teardown checks."""
-    small = Lab(name="hsdown", subnet="10.252.0.0/24", host_count=1, say=lambda m: None)
+    small = Lab(name=SCRATCH_NAME, subnet=SCRATCH_SUBNET, host_count=1, say=lambda m: None)
     yield small
     small.down()
 
@@ -138,7 +144,7 @@ def machine_traces(name):
 
 def test_lab_survives_its_own_crash_and_down_leaves_nothing(scratch_lab):
     scratch_lab.up(deploy=False)
-    assert machine_traces("hsdown")
+    assert machine_traces(SCRATCH_NAME)
     # Crash: kill -9 the host's init (the whole PID namespace dies) and the master.
     os.kill(scratch_lab.init_pid("ctl1"), 9)
     for pid in scratch_lab._master_pids():
@@ -147,7 +153,7 @@ def test_lab_survives_its_own_crash_and_down_leaves_nothing(scratch_lab):
     scratch_lab.up(deploy=False)
     assert scratch_lab.salt("ctl1", "test.ping") == {"ctl1": True}
     scratch_lab.down()
-    assert machine_traces("hsdown") == []
+    assert machine_traces(SCRATCH_NAME) == []
     assert scratch_lab.leftovers() == []
     assert not scratch_lab.state_dir.exists()
 

@@ -532,11 +532,13 @@ class Lab:
     def salt_run(self, *args, timeout=900):
         return self.salt_json("salt-run", *args, timeout=timeout)
 
-    def apply(self, tgt="*", sls=None, tgt_type="glob", timeout=900):
-        """state.apply on minions; returns [{minion, id, result, changes, comment}]."""
+    def apply(self, tgt="*", sls=None, tgt_type="glob", timeout=900, test=False):
+        """state.apply on minions (a dry run with test); returns [{minion, id, result, changes, comment}]."""
         args = [*TARGET_FLAGS[tgt_type], tgt, "state.apply"]
         if sls:
             args.append(sls)
+        if test:
+            args.append("test=True")
         # Salt's own timeout too: on a busy machine a minion may answer the CLI's
         # job-status polls late, and the CLI would return without its result.
         return summarize_apply(self.salt(*args, "-t", str(timeout), timeout=timeout))

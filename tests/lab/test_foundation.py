@@ -79,6 +79,22 @@ def test_second_apply_changes_nothing_and_restarts_nothing(lab):
     assert {h: lab.exec(h, ["cat", "/run/memcached.pid"]).stdout.strip() for h in lab.hosts} == pids
 
 
+def test_dry_run_reports_what_it_would_do_and_does_nothing(lab):
+    lab.exec("ctl2", ["/etc/init.d/memcached", "stop"])
+    try:
+        rows = lab.apply("*", test=True)
+        assert {r["minion"] for r in rows} == set(lab.hosts)
+        pending = [(r["minion"], r["id"]) for r in rows if r["result"] is None]
+        assert pending == [("ctl2", "hastack-memcached-service-running")], pending
+        failed = [r for r in rows if r["result"] is False]
+        assert failed == []
+        # Nothing was started: the dry run only said it would.
+        assert lab.exec("ctl2", ["/etc/init.d/memcached", "status"], check=False).returncode != 0
+    finally:
+        rows = lab.apply("ctl2", "hastack.memcached")
+    assert [(r["id"], r["result"]) for r in rows if r["changes"]] == [("hastack-memcached-service-running", True)]
+
+
 def test_deploy_with_broken_pillar_fails_before_any_change(lab):
     config = "/etc/memcached.conf"
     before = {h: lab.exec(h, ["stat", "-c", "%Y %s", config]).stdout for h in lab.hosts}

@@ -130,14 +130,28 @@ def check_forget(node, status):
 # --------------------------------------------------------------- salt-facing
 
 
-def _ctl(*args, node=None, check=True, timeout=60):
+def _ctl(*args, node=None, check=True, timeout=60, secret=None):
+    """
+    Run rabbitmqctl. A ``secret`` (a password) goes to its stdin, never onto
+    the command line (visible in every host's process list), and the call is
+    not logged; error texts then carry only the command's first line.
+    """
     cmd = ["rabbitmqctl"]
     if node:
         cmd += ["-n", node]
     cmd += list(args)
-    ret = __salt__["cmd.run_all"](cmd, python_shell=False, timeout=timeout, ignore_retcode=not check)
+    kwargs = {}
+    if secret is not None:
+        # add_user, change_password and authenticate_user read the password
+        # from stdin when it is left off their arguments.
+        kwargs = {"stdin": f"{secret}\n", "output_loglevel": "quiet"}
+    ret = __salt__["cmd.run_all"](cmd, python_shell=False, timeout=timeout,
+                                  ignore_retcode=not check, **kwargs)
     if check and ret["retcode"] != 0:
-        raise CommandExecutionError(f"{' '.join(cmd)} failed: {ret['stderr'] or ret['stdout']}")
+        detail = ret["stderr"] or ret["stdout"]
+        if secret is not None:
+            detail = detail.replace(secret, "**********")
+        raise CommandExecutionError(f"{' '.join(cmd)} failed: {detail}")
     return ret
 
 
@@ -242,3 +256,94 @@ def forget(node):
         raise CommandExecutionError("refusing to forget: " + "; ".join(problems))
     _ctl("forget_cluster_node", node)
     return {"forgotten": True, "comment": f"{node} forgotten by {local_node()}"}
+
+
+def user_exists(name):
+    """
+    True when the internal user ``name`` exists (users are cluster-wide).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.user_exists openstack
+    """
+    ret = _ctl("list_users", "--formatter", "json", "--quiet")
+    return any(user.get("user") == name for user in json.loads(ret["stdout"] or "[]"))
+
+
+def check_password(name, password):
+    """
+    True when ``name`` authenticates with ``password``. The password goes to
+    rabbitmqctl on stdin: it never shows in the process list or the log.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.check_password openstack "$(cat pw)"
+    """
+    ret = _ctl("authenticate_user", name, check=False, secret=password)
+    return ret["retcode"] == 0
+
+
+def set_password(name, password):
+    """
+    Create user ``name`` with ``password``, or change its password. The
+    password goes to rabbitmqctl on stdin. Returns ``created`` or ``changed``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.set_password openstack "$(cat pw)"
+    """
+    if user_exists(name):
+        _ctl("change_password", name, secret=password)
+        return "changed"
+    _ctl("add_user", name, secret=password)
+    return "created"
+
+
+def parse_permissions(data):
+    """
+    ``rabbitmqctl list_user_permissions --formatter json`` as
+    ``{vhost: [configure, write, read]}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.parse_permissions '[{"vhost": "openstack", "configure": ".*", ...}]'
+    """
+    if isinstance(data, str):
+        data = json.loads(data or "[]")
+    return {row["vhost"]: [row["configure"], row["write"], row["read"]] for row in data}
+
+
+def permissions(name):
+    """
+    The permissions of user ``name``: ``{vhost: [configure, write, read]}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.permissions openstack
+    """
+    ret = _ctl("list_user_permissions", name, "--formatter", "json", "--quiet")
+    return parse_permissions(ret["stdout"])
+
+
+def set_permissions(name, vhost, configure, write, read):
+    """
+    Grant user ``name`` the ``configure``, ``write`` and ``read`` patterns on ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_rabbitmq.set_permissions openstack openstack '.*' '.*' '.*'
+    """
+    _ctl("set_permissions", "-p", vhost, name, configure, write, read)
+    return True

@@ -13,6 +13,7 @@ A running node is left alone (no restart, no change), so applying the state on
 a healthy cluster changes nothing.
 """
 
+import hashlib
 import socket
 import time
 
@@ -264,6 +265,15 @@ def database_absent(name):
     return ret
 
 
+def _native_password_hash(password):
+    """
+    MariaDB's ``mysql_native_password`` hash of ``password`` (what
+    ``PASSWORD()`` returns): ``*`` and the upper-case hex SHA1 of its SHA1.
+    """
+    inner = hashlib.sha1(str(password).encode("utf-8")).digest()
+    return "*" + hashlib.sha1(inner).hexdigest().upper()
+
+
 def user_present(name, host, password=None, unix_socket=False):
     """
     An account ``name@host`` exists and logs in with ``password`` (checked
@@ -288,9 +298,12 @@ def user_present(name, host, password=None, unix_socket=False):
             ret["result"] = False
             ret["comment"] = f"No password given for {name}@{host}."
             return ret
-        check = (f"SELECT COUNT(*), SUM(authentication_string = PASSWORD({_q(password)})) "
+        # Only the hash goes to the server: a clear-text password in CREATE or
+        # ALTER USER would be replicated and kept in every member's gcache.
+        digest = _native_password_hash(password)
+        check = (f"SELECT COUNT(*), SUM(authentication_string = {_q(digest)}) "
                  f"FROM mysql.user WHERE User = {_q(name)} AND Host = {_q(host)}")
-        auth = f"IDENTIFIED BY {_q(password)}"
+        auth = f"IDENTIFIED BY PASSWORD {_q(digest)}"
     rows = _sql(ret, check)
     if rows is None:
         return ret

@@ -104,3 +104,70 @@ def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
     ret["changes"] = {"stopped": service, "removed": mnesia}
     ret["comment"] = f"{name} was forgotten by the cluster: its stale data is removed"
     return ret
+
+
+def user_present(name, password_pillar, perms=None):
+    """
+    Internal user ``name`` exists, authenticates with the password stored in
+    pillar at ``password_pillar`` (e.g. ``hastack:secrets:rabbit_openstack``)
+    and holds ``perms``. Users are cluster-wide, so this converges the whole
+    cluster from any running member.
+
+    The password is read from pillar here, on the minion: it is in no state
+    argument, so neither the rendered SLS nor the low data nor any return holds
+    it, and rabbitmqctl gets it on stdin (Salt's ``rabbitmq_user`` puts it on
+    the command line). A changed pillar value is set at the next apply.
+
+    name
+        The user name.
+    password_pillar
+        Colon-delimited pillar key of the password.
+    perms
+        ``{vhost: [configure, write, read]}``; vhosts not listed are left alone.
+
+    .. code-block:: yaml
+
+        hastack-rabbitmq-openstack-user-present:
+          hastack_rabbitmq.user_present:
+            - name: openstack
+            - password_pillar: hastack:secrets:rabbit_openstack
+            - perms:
+                openstack: ['.*', '.*', '.*']
+    """
+    ret = _ret(name)
+    password = __salt__["pillar.get"](password_pillar, None, unmask=True)
+    if not password:
+        ret["result"] = False
+        ret["comment"] = f"pillar {password_pillar} is empty or missing: no password for user {name}"
+        return ret
+    exists = __salt__["hastack_rabbitmq.user_exists"](name)
+    if not exists:
+        action = "created"
+    elif not __salt__["hastack_rabbitmq.check_password"](name, password):
+        action = "changed"
+    else:
+        action = None
+    held = __salt__["hastack_rabbitmq.permissions"](name) if exists else {}
+    missing = {vhost: list(want) for vhost, want in (perms or {}).items()
+               if held.get(vhost) != list(want)}
+    if action is None and not missing:
+        ret["comment"] = f"user {name} is present with its password and permissions"
+        return ret
+    changes = {}
+    if action:
+        # Says that the password changed, never what it is.
+        changes["password"] = action
+    if missing:
+        changes["perms"] = missing
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"user {name} would be updated: {', '.join(sorted(changes))}"
+        ret["changes"] = changes
+        return ret
+    if action:
+        __salt__["hastack_rabbitmq.set_password"](name, password)
+    for vhost, (configure, write, read) in missing.items():
+        __salt__["hastack_rabbitmq.set_permissions"](name, vhost, configure, write, read)
+    ret["changes"] = changes
+    ret["comment"] = f"user {name} updated: {', '.join(sorted(changes))}"
+    return ret

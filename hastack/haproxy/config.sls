@@ -12,8 +12,10 @@ hastack-haproxy-config-file-managed:
     - template: jinja
     - user: root
     - group: haproxy
-    # Holds the stats password.
+    # Holds the stats password: root and the haproxy group only, and no diff
+    # in returns or logs (they end up in job caches and central logging).
     - mode: '0640'
+    - show_changes: False
     # A config HAProxy would reject never replaces the running one.
     - check_cmd: haproxy -c -f
     - context:

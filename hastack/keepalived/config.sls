@@ -12,8 +12,9 @@ hastack-keepalived-config-file-managed:
     - template: jinja
     - user: root
     - group: root
-    # May hold the VRRP password.
+    # May hold the VRRP password (VRRPv2): then no diff in returns or logs.
     - mode: '0640'
+    - show_changes: {{ hastack.keepalived.show_changes }}
     - makedirs: True
     # keepalived -t exits non-zero on a config it would not run.
     - check_cmd: keepalived -t -f

@@ -14,11 +14,13 @@ hastack-rabbitmq-vhost-present:
       - sls: hastack.rabbitmq.cluster
 
 hastack-rabbitmq-openstack-user-present:
-  rabbitmq_user.present:
+  # Not rabbitmq_user.present: that puts the password on rabbitmqctl's
+  # command line. This one reads it from pillar and hands it over on stdin.
+  hastack_rabbitmq.user_present:
     - name: {{ rabbit.openstack_user }}
-    - password: {{ hastack.secrets.rabbit_openstack | json }}
+    - password_pillar: hastack:secrets:rabbit_openstack
     - perms:
-      - {{ rabbit.vhost }}: ['.*', '.*', '.*']
+        {{ rabbit.vhost }}: ['.*', '.*', '.*']
     - require:
       - rabbitmq_vhost: hastack-rabbitmq-vhost-present
 

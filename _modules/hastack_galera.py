@@ -488,7 +488,8 @@ def deploy_plan(has_state, running, members):
 
     Returns ``{"ok", "bootstrap", "reason"}``:
 
-    - a member runs: ``ok``, no bootstrap; the others join through it;
+    - a member runs with cluster state: ``ok``, no bootstrap; the others join
+      through it (a server running without Galera, with no state, does not count);
     - every member answered, none runs and none holds cluster state: a brand
       new cluster, ``bootstrap`` is the first member;
     - otherwise nothing can start safely: not ``ok``, and ``reason`` says why
@@ -508,7 +509,9 @@ def deploy_plan(has_state, running, members):
     state = _answers(has_state, members)
     live = _answers(running, members)
     silent = [m for m in members if state[m] is None or live[m] is None]
-    up = [m for m in members if live[m]]
+    # A server without grastate.dat runs without Galera (e.g. started by the
+    # package's postinst): nothing can join it, and the state restarts it.
+    up = [m for m in members if live[m] and state[m]]
     if up:
         return {"ok": True, "bootstrap": None,
                 "reason": f"{_names(up)} runs; the other members join through it."}

@@ -473,6 +473,8 @@ DEPLOY_CASES = [
      True, "a", ["new cluster"]),
     ("one member runs: the others join it", {"a": True, "b": True, "c": True},
      {"a": False, "b": True, "c": False}, True, None, ["b runs"]),
+    ("standalone servers (no Galera state) are no cluster to join", {"a": False, "b": False, "c": False},
+     {"a": False, "b": True, "c": True}, True, "a", ["new cluster"]),
     ("full outage: refuse and name recover", {"a": True, "b": True, "c": True},
      {"a": False, "b": False, "c": False}, False, None,
      ["full outage", "held by a, b, c", "salt-run state.orch hastack.galera.recover"]),

@@ -622,10 +622,14 @@ class Lab:
         self._accept_and_ping(targets)
         return targets
 
+    def _topology_roles(self):
+        """Role -> hosts as the lab's generated topology pillar gives them."""
+        return yaml.safe_load((self.pillar_dir / "topology.sls").read_text())["hastack"]["roles"]
+
     def roles_of(self, host, roles=None):
         """Roles of host: from `roles` (role -> hosts) or the lab's generated topology."""
         if roles is None:
-            roles = yaml.safe_load((self.pillar_dir / "topology.sls").read_text())["hastack"]["roles"]
+            roles = self._topology_roles()
         return [r for r, members in roles.items() if host in (members or [])]
 
     def pillar_roles(self, answering):
@@ -638,7 +642,7 @@ class Lab:
             got = self.salt(answering[0], "pillar.get", "hastack:roles", "unmask=True").get(answering[0])
             if isinstance(got, dict) and got:
                 return got
-        return yaml.safe_load((self.pillar_dir / "topology.sls").read_text())["hastack"]["roles"]
+        return self._topology_roles()
 
     def status(self):
         inits = self._init_pids()

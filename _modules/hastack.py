@@ -2,17 +2,27 @@
 Query and validate the ``hastack`` pillar.
 
 The data these functions see is the formula defaults
-(``salt://hastack/parameters/defaults.yaml``), the os_family file, and pillar
-``hastack:`` merged on top, the same layering ``hastack/map.jinja`` does. A
-module cannot render map.jinja, so the YAML files are read through ``cp``.
+(``salt://hastack/parameters/defaults.yaml``), one file per tier
+(``parameters/tiers/<tier>.yaml``), the os_family file, and pillar ``hastack:``
+merged on top, the same layering ``hastack/map.jinja`` does. A module cannot
+render map.jinja, so the YAML files are read through ``cp``.
+
+Every fact the states and orchestrations use is derived here, once, from the
+merged data: ``cluster_view`` (what the whole stack looks like: roles, tiers,
+deploy order, HAProxy backends, Galera and RabbitMQ membership) and
+``minion_view`` (what one host is: its roles, tiers, address, VRRP priority).
+``hastack/map.jinja`` only merges the layers and calls ``derive``.
 
 The logic lives in plain functions that take plain dicts (``merge_config``,
-``check_config``, ``roles_of``, ...); the Salt-facing functions only gather the
-data and call them.
+``check_config``, ``cluster_view``, ...); the Salt-facing functions only gather
+the data and call them.
 """
 
+import copy
 import ipaddress
 import logging
+import pathlib
+import urllib.parse
 
 import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
@@ -23,6 +33,7 @@ __virtualname__ = "hastack"
 
 DEFAULTS_URL = "salt://hastack/parameters/defaults.yaml"
 OS_FAMILY_URL = "salt://hastack/parameters/os_family/{}.yaml"
+TIERS_PREFIX = "hastack/parameters/tiers/"
 PLACEHOLDER = "CHANGE_ME"
 # Used only when neither defaults nor pillar set secret_min_length.
 FALLBACK_SECRET_MIN_LENGTH = 16
@@ -50,20 +61,38 @@ def _merge(base, over):
     return merged
 
 
-def merge_config(defaults_doc, pillar_hastack, os_family_doc=None):
+def merge_config(defaults_doc, pillar_hastack, os_family_doc=None, tier_docs=()):
     """
-    Layer like map.jinja: ``defaults_doc["values"]`` < ``os_family_doc["values"]``
-    < pillar ``hastack``. Any layer may be None.
+    Layer like map.jinja: ``defaults_doc["values"]`` < each tier doc's
+    ``values`` < ``os_family_doc["values"]`` < pillar ``hastack``. Any layer
+    may be None.
     """
     config = {}
-    for layer in (
-        (defaults_doc or {}).get("values"),
-        (os_family_doc or {}).get("values"),
-        pillar_hastack,
-    ):
+    layers = [(defaults_doc or {}).get("values")]
+    layers += [(doc or {}).get("values") for doc in tier_docs]
+    layers += [(os_family_doc or {}).get("values"), pillar_hastack]
+    for layer in layers:
         if isinstance(layer, dict):
             config = _merge(config, layer)
     return config
+
+
+def read_layers(formula_dir, os_family="Debian"):
+    """
+    ``(defaults_doc, tier_docs, os_family_doc)`` read from a formula checkout
+    (the directory holding ``parameters/``), for tools that run without Salt's
+    file server. Missing files read as None.
+    """
+    parameters = pathlib.Path(formula_dir) / "parameters"
+
+    def load(path):
+        if not path.is_file():
+            return None
+        doc = salt.utils.yaml.safe_load(path.read_text())
+        return doc if isinstance(doc, dict) else None
+
+    tier_docs = [load(path) for path in sorted((parameters / "tiers").glob("*.yaml"))]
+    return load(parameters / "defaults.yaml"), tier_docs, load(parameters / "os_family" / f"{os_family}.yaml")
 
 
 def _role_lists(config):
@@ -74,10 +103,223 @@ def _role_lists(config):
     return {role: members for role, members in roles.items() if isinstance(members, list)}
 
 
+# --------------------------------------------------------------------------
+# Tier blocks: `tiers:<name>` describes a tier once; everything below is
+# derived from them.
+# --------------------------------------------------------------------------
+
+
+def tiers_of(config):
+    """{tier: block} of every tier block that is a mapping."""
+    tiers = config.get("tiers")
+    if not isinstance(tiers, dict):
+        return {}
+    return {name: block for name, block in tiers.items() if isinstance(block, dict)}
+
+
+def _list(value):
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def tier_roles(block):
+    """Roles whose members get a tier."""
+    return _list(block.get("roles"))
+
+
+def is_planned(block):
+    """A planned tier is declared (roles, secrets, databases) but has no states yet."""
+    return block.get("planned") is True
+
+
 def known_roles(config):
-    """Role names the formula knows: the keys of ``role_tiers``."""
-    tiers = config.get("role_tiers")
-    return sorted(tiers) if isinstance(tiers, dict) else []
+    """Role names the formula knows: every role some tier block names."""
+    return sorted({role for block in tiers_of(config).values() for role in tier_roles(block)})
+
+
+class TierOrderError(ValueError):
+    """The `after` lists of the tier blocks name an unknown tier or form a cycle."""
+
+
+def deploy_order(config):
+    """
+    Every tier name, each after the tiers its ``after`` list names; among the
+    tiers ready at the same time, by name. Raises TierOrderError on an unknown
+    name or a cycle.
+    """
+    tiers = tiers_of(config)
+    waits = {}
+    for name, block in tiers.items():
+        after = _list(block.get("after"))
+        unknown = [dep for dep in after if dep not in tiers]
+        if unknown:
+            raise TierOrderError(f"hastack:tiers:{name}:after names unknown tier(s) {_join(unknown)}")
+        waits[name] = set(after)
+    order = []
+    while waits:
+        ready = sorted(name for name, deps in waits.items() if not deps)
+        if not ready:
+            raise TierOrderError(f"hastack:tiers:*:after form a cycle among {_join(sorted(waits))}")
+        order.append(ready[0])
+        del waits[ready[0]]
+        for deps in waits.values():
+            deps.discard(ready[0])
+    return order
+
+
+def _safe_order(config):
+    try:
+        return deploy_order(config)
+    except TierOrderError:
+        return sorted(tiers_of(config))
+
+
+def role_tiers_of(config):
+    """{role: [tiers with states, in deploy order]} for every known role."""
+    tiers = tiers_of(config)
+    mapping = {role: [] for role in known_roles(config)}
+    for name in _safe_order(config):
+        block = tiers[name]
+        if not is_planned(block):
+            for role in tier_roles(block):
+                mapping[role].append(name)
+    return mapping
+
+
+def _in_use(block, roles):
+    return any(roles.get(role) for role in tier_roles(block))
+
+
+def databases_of(config):
+    """
+    {database: {user, secret, tier}} of every tier in use (one of its roles has
+    members), in deploy order: the db hosts create them all.
+    """
+    roles = _role_lists(config)
+    tiers = tiers_of(config)
+    databases = {}
+    for name in _safe_order(config):
+        block = tiers[name]
+        specs = block.get("databases")
+        if _in_use(block, roles) and isinstance(specs, dict):
+            for database, spec in specs.items():
+                if isinstance(spec, dict):
+                    databases[database] = dict(spec, tier=name)
+    return databases
+
+
+def required_secrets_of(config):
+    """
+    {role: sorted secret names} each role needs: its tiers' ``secrets``, the
+    passwords of its tiers' databases, and on a ``database_server`` tier the
+    passwords of every database it creates.
+    """
+    all_database_secrets = {spec.get("secret") for spec in databases_of(config).values()}
+    required = {role: set() for role in known_roles(config)}
+    for block in tiers_of(config).values():
+        names = set(_list(block.get("secrets")))
+        specs = block.get("databases")
+        if isinstance(specs, dict):
+            names.update(spec.get("secret") for spec in specs.values() if isinstance(spec, dict))
+        if block.get("database_server") is True:
+            names.update(all_database_secrets)
+        for role in tier_roles(block):
+            required[role].update(name for name in names if isinstance(name, str) and name)
+    return {role: sorted(names) for role, names in required.items()}
+
+
+def all_secret_names(config):
+    """Every secret name some tier may ask for (a lab or an installer generates them all)."""
+    names = set()
+    for block in tiers_of(config).values():
+        names.update(_list(block.get("secrets")))
+        specs = block.get("databases")
+        if isinstance(specs, dict):
+            names.update(spec.get("secret") for spec in specs.values() if isinstance(spec, dict))
+    return sorted(name for name in names if isinstance(name, str) and name)
+
+
+def backends_of(config):
+    """
+    {listener: frontend + servers} of the tiers with states whose role has
+    members. A frontend's servers are the members of its ``role`` (default:
+    the tier's first role); with ``writers: one`` all but the first are backups.
+    """
+    roles = _role_lists(config)
+    tiers = tiers_of(config)
+    backends = {}
+    for name in _safe_order(config):
+        block = tiers[name]
+        frontends = block.get("frontends")
+        if is_planned(block) or not isinstance(frontends, dict):
+            continue
+        for listener, frontend in frontends.items():
+            if not isinstance(frontend, dict):
+                continue
+            role = frontend.get("role") or (tier_roles(block) or [None])[0]
+            members = roles.get(role) or []
+            one_writer = frontend.get("writers") == "one"
+            servers = [
+                {"name": member, "ip": ip_of(config, member), "backup": one_writer and index > 0}
+                for index, member in enumerate(members)
+            ]
+            if servers:
+                # Every field present, so templates need no defaults of their own.
+                check = {"request": "", "port": 0, "expect": "^[234]"}
+                check.update(frontend.get("check") if isinstance(frontend.get("check"), dict) else {})
+                backend = {"mode": "tcp", "timeout": "", "writers": "all"}
+                backend.update(frontend)
+                backend.update(role=role, tier=name, check=check, servers=servers)
+                backends[listener] = backend
+    return backends
+
+
+def deploy_sequence(config):
+    """
+    The steps of hastack.deploy after the common one: one per tier with states
+    whose roles have members, in deploy order, as
+    {tier, sls, members, serial, orchestration}.
+    """
+    roles = _role_lists(config)
+    tiers = tiers_of(config)
+    steps = []
+    for name in _safe_order(config):
+        block = tiers[name]
+        if is_planned(block):
+            continue
+        members = []
+        for role in tier_roles(block):
+            members.extend(m for m in roles.get(role, []) if m not in members)
+        if not members:
+            continue
+        deploy = block.get("deploy") if isinstance(block.get("deploy"), dict) else {}
+        steps.append(
+            {
+                "tier": name,
+                "sls": block.get("sls") or f"hastack.{name}",
+                "members": sorted(members) if deploy.get("serial") else members,
+                "serial": deploy.get("serial") is True,
+                "orchestration": deploy.get("orchestration") or "",
+            }
+        )
+    return steps
+
+
+def watch_of(config):
+    """
+    {tier: {roles, services, drain, health}} of the tiers with states: what the
+    auto-heal watches on a host that carries the tier.
+    """
+    watched = {}
+    for name, block in tiers_of(config).items():
+        if is_planned(block):
+            continue
+        watched[name] = {
+            "roles": tier_roles(block),
+            "services": _list(block.get("services")),
+            "drain": block.get("drain") is True,
+            "health": block.get("health") if isinstance(block.get("health"), dict) else {},
+        }
+    return watched
 
 
 def roles_of(config, minion):
@@ -255,8 +497,7 @@ def _check_secrets(config, roles, errors):
         errors.append(f"hastack:secret_min_length must be a positive integer, got {min_length!r}")
         min_length = FALLBACK_SECRET_MIN_LENGTH
 
-    required = config.get("required_secrets")
-    required = required if isinstance(required, dict) else {}
+    required = required_secrets_of(config)
     needed_by = {}
     for role, members in roles.items():
         names = required.get(role)
@@ -283,44 +524,64 @@ def _check_secrets(config, roles, errors):
     return reported
 
 
-def _check_galera(roles, errors):
-    db = roles.get("db") or []
-    arbitrators = roles.get("arbitrator") or []
-    for minion in sorted(set(db) & set(arbitrators)):
-        errors.append(f"minion '{minion}' is in both roles db and arbitrator (a voter must be one or the other)")
-    if not db:
-        if arbitrators:
-            errors.append(f"role arbitrator has members ({_join(arbitrators)}) but role db has none")
-        return
-    voters = len(db) + len(arbitrators)
-    if voters % 2 == 0:
-        errors.append(f"even number of Galera voters ({voters}): add an arbitrator")
-    elif voters < 3:
-        errors.append(f"too few Galera voters ({voters}): need at least 3 (db hosts plus arbitrators)")
+def _setting(config, path):
+    """The value at a colon path (``rabbitmq:cluster_partition_handling``) of the config."""
+    value = config
+    for key in str(path).split(":"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
-def _check_rabbitmq(config, roles, errors):
+def _check_quorum(config, roles, name, quorum, errors):
     """
-    Under ``pause_minority`` a node keeps serving only while it sees a strict
-    majority of the cluster, so the cluster survives one lost node only with an
-    odd count of at least 3 (two nodes: either loss pauses the survivor).
+    A tier's quorum rule: the members of ``quorum.roles`` together must be at
+    least ``minimum`` (or the setting ``minimum_setting``) and, with ``odd``,
+    an odd count. ``when: {setting, equals}`` limits the rule to one setting.
     """
-    mq = roles.get("mq") or []
-    rabbitmq = config.get("rabbitmq")
-    handling = rabbitmq.get("cluster_partition_handling") if isinstance(rabbitmq, dict) else None
-    if not mq or handling != "pause_minority":
+    when = quorum.get("when")
+    if isinstance(when, dict) and _setting(config, when.get("setting")) != when.get("equals"):
         return
-    if len(mq) % 2 == 0:
-        errors.append(
-            f"even number of RabbitMQ nodes ({len(mq)}): with pause_minority a partition into "
-            "halves pauses every node, and with 2 nodes any single loss pauses the survivor; "
-            "use an odd number (put the third broker on the arbitrator host)"
-        )
-    elif len(mq) < 3:
-        errors.append(
-            f"too few RabbitMQ nodes ({len(mq)}): with pause_minority the cluster keeps "
-            "serving through the loss of one node only with at least 3 nodes"
-        )
+    counted = _list(quorum.get("roles")) or ["?"]
+    voters = sum(len(roles.get(role) or []) for role in counted)
+    if not voters:
+        return
+    label = quorum.get("label") or f"{name} members"
+    minimum = quorum.get("minimum", 1)
+    if quorum.get("minimum_setting"):
+        minimum = _setting(config, quorum["minimum_setting"])
+        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
+            errors.append(f"hastack:{quorum['minimum_setting']} must be a positive integer, got {minimum!r}")
+            return
+    fix = quorum.get("fix") or f"use more hosts in role(s) {_join(counted)}"
+    if quorum.get("odd") and voters % 2 == 0:
+        errors.append(f"even number of {label} ({voters}): {fix}")
+    elif voters < minimum:
+        why = quorum.get("why") or f"(role(s) {_join(counted)})"
+        errors.append(f"too few {label} ({voters}): need at least {minimum} {why}")
+
+
+def _check_tiers(config, roles, errors):
+    """Tier blocks: a deploy order exists; role exclusions, dependencies and quorum rules hold."""
+    try:
+        deploy_order(config)
+    except TierOrderError as exc:
+        errors.append(str(exc))
+    for name, block in sorted(tiers_of(config).items()):
+        own = [role for role in tier_roles(block) if roles.get(role)]
+        if not tier_roles(block):
+            errors.append(f"hastack:tiers:{name}:roles names no role (a tier needs at least one)")
+        for role in own:
+            for other in _list(block.get("excludes_roles")):
+                for minion in sorted(set(roles.get(role) or []) & set(roles.get(other) or [])):
+                    errors.append(
+                        f"minion '{minion}' is in both roles {other} and {role} (a voter must be one or the other)"
+                    )
+            for needed in _list(block.get("needs_roles")):
+                if not roles.get(needed):
+                    errors.append(f"role {role} has members ({_join(roles[role])}) but role {needed} has none")
+        quorum = block.get("quorum")
+        if own and isinstance(quorum, dict):
+            _check_quorum(config, roles, name, quorum, errors)
 
 
 def _check_keepalived(config, errors):
@@ -368,8 +629,7 @@ def check_config(config):
     ips = _check_hosts(config, roles, errors)
     _check_network(config, roles, ips, errors)
     reported = _check_secrets(config, roles, errors)
-    _check_galera(roles, errors)
-    _check_rabbitmq(config, roles, errors)
+    _check_tiers(config, roles, errors)
     _check_keepalived(config, errors)
     for path in _placeholder_paths(config, "hastack"):
         if path not in reported:
@@ -377,7 +637,7 @@ def check_config(config):
     return errors
 
 
-def check_pillar(pillar, defaults_doc=None, os_family_doc=None):
+def check_pillar(pillar, defaults_doc=None, os_family_doc=None, tier_docs=()):
     """
     Every problem of a whole pillar dict (the one holding key ``hastack``)
     merged over the formula defaults, as a list of messages.
@@ -387,7 +647,166 @@ def check_pillar(pillar, defaults_doc=None, os_family_doc=None):
         return ["pillar hastack is missing: assign a pillar with a hastack: key to this minion (see pillar.example)"]
     if not isinstance(hastack, dict):
         return [f"pillar hastack must be a mapping, got {type(hastack).__name__}"]
-    return check_config(merge_config(defaults_doc, hastack, os_family_doc))
+    return check_config(merge_config(defaults_doc, hastack, os_family_doc, tier_docs))
+
+
+# --------------------------------------------------------------------------
+# Derived facts: the cluster-wide view, the view of one minion.
+# --------------------------------------------------------------------------
+
+
+def _grant_host(cidr):
+    """``network/netmask`` of the stack network for MariaDB grants; '' when invalid."""
+    try:
+        net = ipaddress.ip_network(str(cidr))
+    except ValueError:
+        return ""
+    return f"{net.network_address}/{net.netmask}"
+
+
+def cluster_view(config):
+    """
+    Facts about the whole stack, the same on every minion and on the master
+    (orchestrations and reactors use only these):
+
+    - ``stack_minions``, ``host_names``, ``role_tiers``, ``required_secrets``
+    - ``deploy``: ``order`` (every tier) and ``sequence`` (the steps hastack.deploy runs)
+    - ``watch``: per tier, what the auto-heal watches
+    - ``galera``: members, databases, users, cluster address, grant host, provider options
+    - ``rabbitmq``: cluster nodes, deploy order, transport URL
+    - ``haproxy.backends``; ``keepalived``: VIP, VRRP version, auth; ``arbitrator.nodes``
+    """
+    roles = _role_lists(config)
+    network = config.get("network") if isinstance(config.get("network"), dict) else {}
+    hosts = config.get("hosts") if isinstance(config.get("hosts"), dict) else {}
+    secrets = config.get("secrets") if isinstance(config.get("secrets"), dict) else {}
+    domain = network.get("domain") or ""
+    view = {
+        "stack_minions": stack_minions_of(config),
+        "host_names": {host: ([f"{host}.{domain}", host] if domain else [host]) for host in hosts},
+        "role_tiers": role_tiers_of(config),
+        "required_secrets": required_secrets_of(config),
+        "deploy": {"order": _safe_order(config), "sequence": deploy_sequence(config)},
+        "watch": watch_of(config),
+    }
+
+    galera = config.get("galera") or {}
+    arbitrator = config.get("arbitrator") or {}
+    db = roles.get("db", [])
+    voter_ips = [ip_of(config, member) for member in db + roles.get("arbitrator", [])]
+    provider_options = {"pc.recovery": "true", "gcache.size": galera.get("gcache_size")}
+    provider_options.update(galera.get("provider_options") or {})
+    databases = databases_of(config)
+    socket = galera.get("socket", "")
+    view["galera"] = {
+        "members": list(db),
+        "databases": databases,
+        # One account per service user (nova owns three databases).
+        "db_users": {spec.get("user"): spec.get("secret") for spec in databases.values()},
+        "connection": {
+            "socket": socket,
+            "cli": f"mariadb --protocol=socket --socket={socket} --user=root -N -B",
+        },
+        "cluster_address": "gcomm://" + ",".join(voter_ips),
+        "grant_host": _grant_host(network.get("cidr")),
+        "provider_options_string": ";".join(f"{key}={value}" for key, value in provider_options.items()),
+    }
+    view["arbitrator"] = {"nodes": ",".join(f"{ip_of(config, m)}:{arbitrator.get('port')}" for m in db)}
+
+    rabbit = config.get("rabbitmq") or {}
+    mq = roles.get("mq", [])
+    password = urllib.parse.quote(str(secrets.get("rabbit_openstack", "")), safe="")
+    brokers = [f"{rabbit.get('openstack_user')}:{password}@{member}:{rabbit.get('amqp_port')}" for member in mq]
+    prefix = rabbit.get("node_prefix", "rabbit")
+    view["rabbitmq"] = {
+        "cluster_nodes": [f"{prefix}@{member}" for member in sorted(mq)],
+        "deploy_order": sorted(mq),
+        "transport_url": f"rabbit://{','.join(brokers)}/{rabbit.get('vhost')}",
+        "enabled_plugins": "[rabbitmq_management]." if (rabbit.get("management") or {}).get("enabled") else "[].",
+    }
+
+    view["haproxy"] = {"backends": backends_of(config)}
+
+    keepalived = config.get("keepalived") or {}
+    cidr = str(network.get("cidr") or "")
+    prefixlen = cidr.split("/")[-1] if "/" in cidr else "32"
+    advert_int = keepalived.get("advert_int", 1)
+    vrrp_version = 3 if isinstance(advert_int, (int, float)) and advert_int < 1 else 2
+    view["keepalived"] = {
+        "vip_cidr": f"{network.get('vip', '')}/{prefixlen}",
+        "vrrp_version": vrrp_version,
+        "auth_pass": str(secrets.get("keepalived_auth", ""))[:8],
+        # Only VRRPv2 writes the password into the config: then its diff must not be shown.
+        "show_changes": vrrp_version != 2,
+    }
+    return view
+
+
+def minion_view(config, minion, ip4_interfaces=None):
+    """
+    Facts about one minion: ``minion_id``, ``my_roles``, ``my_tiers`` (in
+    deploy order), ``my_ip``; its RabbitMQ node name, its Galera peers, its
+    VRRP priority, peers and interface (the one holding its stack IP, unless
+    ``keepalived:interface`` is set).
+    """
+    roles = _role_lists(config)
+    my_roles = [role for role, members in roles.items() if minion in members]
+    my_tiers = []
+    for role_tiers in (role_tiers_of(config).get(role, []) for role in my_roles):
+        my_tiers.extend(tier for tier in role_tiers if tier not in my_tiers)
+    order = _safe_order(config)
+    my_tiers.sort(key=order.index)
+    my_ip = ip_of(config, minion)
+
+    keepalived = config.get("keepalived") or {}
+    lb = roles.get("lb", [])
+    priority = 0
+    if minion in lb:
+        priority = keepalived.get("priority", 0) - lb.index(minion) * keepalived.get("priority_step", 0)
+    interface = keepalived.get("interface", "")
+    for name, addresses in sorted((ip4_interfaces or {}).items()):
+        if not interface and my_ip and my_ip in (addresses or []):
+            interface = name
+
+    rabbit = config.get("rabbitmq") or {}
+    return {
+        "minion_id": minion,
+        "my_roles": my_roles,
+        "my_tiers": my_tiers,
+        "my_ip": my_ip,
+        "rabbitmq": {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}"},
+        "galera": {"peer_ips": [ip_of(config, m) for m in roles.get("db", []) if m != minion]},
+        "keepalived": {
+            "interface": interface,
+            "my_priority": priority,
+            "peers": [ip_of(config, m) for m in lb if m != minion],
+        },
+    }
+
+
+def derive(config, minion, ip4_interfaces=None):
+    """
+    The merged config with the cluster view and the view of ``minion`` merged
+    in: what ``hastack/map.jinja`` hands to the states as ``mapdata``.
+
+    config
+        The merged layers (defaults < tiers < os_family < pillar).
+
+    minion
+        The minion id the per-minion facts are for.
+
+    ip4_interfaces
+        The ``ip4_interfaces`` grain of that minion.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call hastack.derive '{"roles": {"db": ["ctl1"]}}' ctl1
+    """
+    derived = copy.deepcopy(config if isinstance(config, dict) else {})
+    derived = _merge(derived, cluster_view(derived))
+    return _merge(derived, minion_view(derived, minion, ip4_interfaces))
 
 
 # --------------------------------------------------------------------------
@@ -420,11 +839,22 @@ def _grain(name, default=None):
         return default
 
 
+def _tier_urls():
+    """salt:// urls of the tier files, by name."""
+    try:
+        listed = __salt__["cp.list_master"](prefix=TIERS_PREFIX)
+    except (CommandExecutionError, KeyError, OSError) as exc:
+        log.warning("hastack: cannot list %s: %s", TIERS_PREFIX, exc)
+        return []
+    return [f"salt://{path}" for path in sorted(listed or []) if path.endswith(".yaml")]
+
+
 def _layers():
-    """(defaults_doc, os_family_doc) as map.jinja would import them."""
+    """(defaults_doc, os_family_doc, tier_docs) as map.jinja would import them."""
     defaults_doc = _read_yaml(DEFAULTS_URL)
+    tier_docs = [_read_yaml(url) for url in _tier_urls()]
     os_family = _grain("os_family") or "Debian"
-    return defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family))
+    return defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family)), tier_docs
 
 
 def _pillar():
@@ -438,9 +868,9 @@ def _pillar():
 
 
 def _config():
-    defaults_doc, os_family_doc = _layers()
+    defaults_doc, os_family_doc, tier_docs = _layers()
     hastack = _pillar().get("hastack")
-    return merge_config(defaults_doc, hastack if isinstance(hastack, dict) else {}, os_family_doc)
+    return merge_config(defaults_doc, hastack if isinstance(hastack, dict) else {}, os_family_doc, tier_docs)
 
 
 def _this_minion():
@@ -542,5 +972,51 @@ def validate(pillar=None):
         pillar = _pillar()
     elif not isinstance(pillar, dict):
         raise CommandExecutionError(f"pillar must be a dict holding key hastack, got {type(pillar).__name__}")
-    errors = check_pillar(pillar, *_layers())
+    defaults_doc, os_family_doc, tier_docs = _layers()
+    errors = check_pillar(pillar, defaults_doc, os_family_doc, tier_docs)
     return {"valid": not errors, "errors": errors}
+
+
+MASK = "********"
+
+
+def mapdata(minion=None, unmask=False):
+    """
+    Return the merged settings and derived facts of a minion (default: this
+    minion), as the states see them through map.jinja. Other modules of the
+    formula read their settings here instead of from raw pillar. Secrets (and
+    what is built from them) are masked unless ``unmask`` is true.
+
+    minion
+        Minion id; defaults to the id of the minion running the function.
+
+    unmask
+        Return the real secrets (only for code that needs them).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack.mapdata
+        salt-call --out yaml hastack.mapdata minion=ctl2
+    """
+    minion = minion or _this_minion()
+    interfaces = _grain("ip4_interfaces", {}) if minion == _this_minion() else {}
+    config = _config()
+    if not unmask and isinstance(config.get("secrets"), dict):
+        config["secrets"] = {name: MASK for name in config["secrets"]}
+    return derive(config, minion, interfaces)
+
+
+def deploy_steps():
+    """
+    Return the tier steps of ``hastack.deploy``, in the order they run: one
+    ``{tier, sls, members, serial, orchestration}`` per tier in use.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call hastack.deploy_steps
+    """
+    return deploy_sequence(_config())

@@ -56,7 +56,8 @@ def main():
         result = lab.orchestrate("hastack.deploy")
         if not result["ok"]:
             raise SystemExit("deploy failed: " + "; ".join(result["errors"]))
-        galera_steps = [s for s in result["steps"] if s["id"].startswith("hastack-deploy-galera-")]
+        galera_steps = [s for s in result["steps"]
+                    if s["id"].startswith("hastack-deploy-galera-") and s["id"].endswith("-applied")]
         times["deploy_galera_steps"] = {s["id"]: round(s["duration_ms"] / 1000, 1) for s in galera_steps}
         synced = {}
         for step in galera_steps:

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 {#-
-  Galera steps of hastack.deploy (included by orch/deploy.sls; they require
-  its common step). garbd (role arbitrator) follows the data members.
+  Galera steps of hastack.deploy (included by orch/deploy.sls, which renders
+  it only after the pillar validated; the steps hang between the markers
+  hastack-deploy-galera-started and hastack-deploy-galera-done).
 
   The db members get the hastack.galera states one at a time, in hastack:roles:db
   order; each step returns only when its node is Synced (the state polls with a
@@ -32,8 +33,11 @@ hastack-deploy-galera-refused:
   test.fail_without_changes:
     - comment: {{ plan.reason | json }}
     - require:
-      - salt: hastack-deploy-common-applied
+      - test: hastack-deploy-galera-started
+    - require_in:
+      - test: hastack-deploy-galera-done
 {%-   else %}
+{%-     set chain = namespace(id="test: hastack-deploy-galera-started") %}
 {%-     for member in db %}
 
 hastack-deploy-galera-{{ member }}-applied:
@@ -42,29 +46,10 @@ hastack-deploy-galera-{{ member }}-applied:
     - sls: hastack.galera
     - pillar: {{ {"hastack": {"galera": {"bootstrap": member == plan.bootstrap}}} | json }}
     - require:
-{%-       if loop.first %}
-      - salt: hastack-deploy-common-applied
-{%-       else %}
-      - salt: hastack-deploy-galera-{{ loop.previtem }}-applied
-{%-       endif %}
-{%-     endfor %}
-{%-   endif %}
-{%- endif %}
-
-{%- if hastack.roles.get("arbitrator") %}
-
-hastack-deploy-arbitrator-applied:
-  salt.state:
-    - tgt: {{ hastack.roles.arbitrator | json }}
-    - tgt_type: list
-    - sls: hastack.arbitrator
-    - require:
-      - salt: hastack-deploy-common-applied
-{%-   if db and not plan.ok %}
-      - test: hastack-deploy-galera-refused
-{%-   else %}
-{%-     for member in db %}
-      - salt: hastack-deploy-galera-{{ member }}-applied
+      - {{ chain.id }}
+    - require_in:
+      - test: hastack-deploy-galera-done
+{%-       set chain.id = "salt: hastack-deploy-galera-" ~ member ~ "-applied" %}
 {%-     endfor %}
 {%-   endif %}
 {%- endif %}

@@ -8,17 +8,19 @@
 # timeout (10 minutes) before the others were even started.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set members = hastack.rabbitmq.deploy_order %}
-{%- set chain = namespace(previous="hastack-deploy-rabbitmq-started") %}
+{%- set chain = namespace(previous="salt: hastack-deploy-rabbitmq-brokers-started") %}
 
 {%- if members %}
 
-hastack-deploy-rabbitmq-started:
+hastack-deploy-rabbitmq-brokers-started:
   salt.state:
     - tgt: {{ members | json }}
     - tgt_type: list
     - sls: hastack.rabbitmq.service
     - require:
-      - salt: hastack-deploy-common-applied
+      - test: hastack-deploy-rabbitmq-started
+    - require_in:
+      - test: hastack-deploy-rabbitmq-done
 {%- endif %}
 
 {%- for member in members %}
@@ -28,6 +30,8 @@ hastack-deploy-rabbitmq-{{ member }}-applied:
     - tgt: {{ member }}
     - sls: hastack.rabbitmq
     - require:
-      - salt: {{ chain.previous }}
-{%-   set chain.previous = "hastack-deploy-rabbitmq-" ~ member ~ "-applied" %}
+      - {{ chain.previous }}
+    - require_in:
+      - test: hastack-deploy-rabbitmq-done
+{%-   set chain.previous = "salt: hastack-deploy-rabbitmq-" ~ member ~ "-applied" %}
 {%- endfor %}

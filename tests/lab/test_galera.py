@@ -276,7 +276,8 @@ def test_full_outage_recovery_keeps_every_acknowledged_row(lab):
     pids = {h: mariadbd_pid(lab, h) for h in db_hosts(lab)}
     deploy = lab.orchestrate("hastack.deploy")
     assert deploy["ok"], deploy["errors"]
-    galera_steps = [s for s in deploy["steps"] if s["id"].startswith("hastack-deploy-galera-")]
+    galera_steps = [s for s in deploy["steps"]
+                    if s["id"].startswith("hastack-deploy-galera-") and s["id"].endswith("-applied")]
     assert len(galera_steps) == 3 and all(s["changes"] == 0 for s in galera_steps)
     assert {h: mariadbd_pid(lab, h) for h in db_hosts(lab)} == pids
 

@@ -144,6 +144,7 @@ def show_sls(tmp_path_factory):
                 "cachedir": str(state / "cache"), "pki_dir": str(state / "pki"),
                 "sock_dir": str(state / "sock"), "log_file": str(state / "minion.log"),
                 "grains": {"os_family": "Debian"}, "grains_cache": False,
+                "module_dirs": [str(REPO / "_modules")], "states_dirs": [str(REPO / "_states")],
             }))
             callers[minion_id] = salt.client.Caller(mopts=salt.config.minion_config(str(conf)))
         result = callers[minion_id].cmd("state.show_sls", sls, pillar=copy.deepcopy(pillar_data))

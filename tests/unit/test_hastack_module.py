@@ -42,8 +42,10 @@ def split_layout():
 
 
 @pytest.fixture
-def defaults_doc(repo_root):
-    return salt.utils.yaml.safe_load((repo_root / "hastack/parameters/defaults.yaml").read_text())
+def defaults_doc(repo_root, hastack_module):
+    """defaults.yaml with every tier file merged in, as one layer."""
+    defaults, tier_docs, _ = hastack_module.read_layers(repo_root / "hastack")
+    return {"values": hastack_module.merge_config(defaults, {}, None, tier_docs)}
 
 
 @pytest.fixture
@@ -53,11 +55,10 @@ def example_pillar(repo_root):
 
 
 @pytest.fixture
-def layouts(example_pillar, defaults_doc):
+def layouts(example_pillar, defaults_doc, hastack_module):
     """Valid hastack pillars: pillar.example and the split layout, real secrets."""
     names = set(example_pillar["hastack"]["secrets"])
-    for required in defaults_doc["values"]["required_secrets"].values():
-        names.update(required)
+    names.update(hastack_module.all_secret_names(defaults_doc["values"]))
     secrets = {name: real_secret(name) for name in sorted(names)}
     converged = copy.deepcopy(example_pillar["hastack"])
     converged["secrets"] = dict(secrets)
@@ -363,10 +364,20 @@ def file_str(repo_root):
 
 
 @pytest.fixture
-def salt_mod(hastack_module, layouts, file_str):
+def list_master(repo_root):
+    """A stand-in for cp.list_master listing the repo's files under a prefix."""
+
+    def _list_master(saltenv="base", prefix=""):
+        return sorted(str(p.relative_to(repo_root)) for p in (repo_root / prefix).rglob("*") if p.is_file())
+
+    return _list_master
+
+
+@pytest.fixture
+def salt_mod(hastack_module, layouts, file_str, list_master):
     """The module as a minion ctl1 with the converged pillar would load it."""
     hastack_module.__pillar__ = {"hastack": copy.deepcopy(layouts["converged"])}
-    hastack_module.__salt__ = {"cp.get_file_str": file_str}
+    hastack_module.__salt__ = {"cp.get_file_str": file_str, "cp.list_master": list_master}
     hastack_module.__grains__ = {"id": "ctl1", "os_family": "Debian"}
     hastack_module.__opts__ = {"id": "ctl1", "test": False}
     return hastack_module
@@ -423,18 +434,20 @@ def test_wrapper_validate(salt_mod, layouts):
     ]
 
 
-def test_wrapper_uses_defaults_and_os_family_files(salt_mod, repo_root):
+def test_wrapper_uses_defaults_tier_and_os_family_files(salt_mod, list_master, repo_root):
     requested = []
 
     def get_file_str(path, saltenv="base"):
         requested.append(path)
         return False
 
-    salt_mod.__salt__ = {"cp.get_file_str": get_file_str}
+    salt_mod.__salt__ = {"cp.get_file_str": get_file_str, "cp.list_master": list_master}
     # Without defaults there are no known roles or required secrets; queries still work.
     assert salt_mod.roles() == ALL_BUT_ARBITRATOR
+    tier_files = sorted((repo_root / "hastack/parameters/tiers").glob("*.yaml"))
     assert requested == [
         "salt://hastack/parameters/defaults.yaml",
+        *[f"salt://hastack/parameters/tiers/{path.name}" for path in tier_files],
         "salt://hastack/parameters/os_family/Debian.yaml",
     ]
 

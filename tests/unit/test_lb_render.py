@@ -13,9 +13,7 @@ SECRETS = {"haproxy_stats": "s" * 24, "keepalived_auth": "k" * 24}
 
 
 def layout(base, **extra):
-    hastack = dict(base, secrets=SECRETS, keepalived={"interface": "eth0"})
-    role_tiers = {"db": ["galera"]}
-    hastack["role_tiers"] = role_tiers
+    hastack = dict(base, secrets=SECRETS, keepalived={"interface": "eth0"}, tiers={})
     for key, value in extra.items():
         hastack[key] = {**hastack.get(key, {}), **value}
     return {"hastack": hastack}
@@ -94,8 +92,9 @@ def test_vrrp_v2_with_authentication_and_unicast(render, tmp_path):
 
 
 def test_all_writers_and_api_backends_once_their_tier_exists(render, tmp_path):
-    pillar = layout(CONVERGED, haproxy={"galera": {"writers": "all", "timeout": "90m"}})
-    pillar["hastack"]["role_tiers"]["api"] = ["keystone"]
+    # Writers and listeners are data of the tier blocks; a tier with states gets its listener.
+    pillar = layout(CONVERGED, tiers={"galera": {"frontends": {"galera": {"writers": "all"}}},
+                                      "keystone": {"planned": False}})
     cfg = haproxy_cfg(render(pillar, minion_id="ctl1"))
     daemon_accepts(tmp_path, "haproxy.cfg", cfg, ["haproxy", "-c", "-f"])
     assert "backup" not in cfg

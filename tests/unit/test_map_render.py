@@ -112,6 +112,8 @@ def render(tmp_path_factory, repo_root_module):
                         "sock_dir": str(state / "sock"),
                         "log_file": str(state / "minion.log"),
                         "grains": {"os_family": os_family},
+                        # map.jinja hands the merged layers to hastack.derive.
+                        "module_dirs": [str(repo_root_module / "_modules")],
                         "grains_cache": False,
                     }
                 )
@@ -131,13 +133,8 @@ def render(tmp_path_factory, repo_root_module):
     return _render
 
 
-def expected_tiers(defaults, roles):
-    """Tiers in role_tiers order, each once, as map.jinja derives them."""
-    tiers = []
-    for role, role_tier_list in defaults["role_tiers"].items():
-        if role in roles:
-            tiers.extend(t for t in role_tier_list if t not in tiers)
-    return tiers
+# Tiers with states, in deploy order (parameters/tiers/*.yaml).
+CONVERGED_TIERS = ["galera", "haproxy", "keepalived", "memcached", "rabbitmq"]
 
 
 def test_defaults_without_pillar(render, defaults):
@@ -145,7 +142,8 @@ def test_defaults_without_pillar(render, defaults):
     assert mapdata["memcached"]["port"] == 11211
     assert mapdata["memcached"]["memory_mb"] == 64
     assert mapdata["common"]["pkgs"] == defaults["common"]["pkgs"]
-    assert mapdata["role_tiers"] == defaults["role_tiers"]
+    assert mapdata["role_tiers"]["lb"] == ["haproxy", "keepalived"]
+    assert mapdata["role_tiers"]["api"] == []  # planned tiers have no states yet
     assert (mapdata["my_roles"], mapdata["my_tiers"], mapdata["my_ip"]) == ([], [], "")
     assert mapdata["stack_minions"] == []
     assert mapdata["minion_id"] == "ctl1"
@@ -174,7 +172,7 @@ def test_converged_ctl1(render, defaults):
     mapdata = render({"hastack": CONVERGED})
     roles = sorted(CONVERGED["roles"])
     assert sorted(mapdata["my_roles"]) == roles
-    assert mapdata["my_tiers"] == expected_tiers(defaults, roles)
+    assert mapdata["my_tiers"] == CONVERGED_TIERS
     assert "memcached" in mapdata["my_tiers"]
     assert mapdata["my_ip"] == "10.250.0.11"
     assert mapdata["stack_minions"] == ["ctl1", "ctl2", "ctl3"]
@@ -184,22 +182,20 @@ def test_split_db_only_minion(render, defaults):
     mapdata = render({"hastack": SPLIT}, minion_id="db1")
     assert mapdata["minion_id"] == "db1"
     assert mapdata["my_roles"] == ["db"]
-    assert mapdata["my_tiers"] == expected_tiers(defaults, ["db"])
+    assert mapdata["my_tiers"] == ["galera"]
     assert "memcached" not in mapdata["my_tiers"]
     assert mapdata["my_ip"] == "10.250.0.23"
     assert mapdata["stack_minions"] == sorted(SPLIT["hosts"])
 
 
-def test_tiers_come_only_from_own_roles(render, defaults):
-    # Pillar role_tiers merges over the defaults: name every role to pin the mapping.
-    role_tiers = {role: [] for role in defaults["role_tiers"]}
-    role_tiers.update({"db": ["galera"], "cache": ["memcached"]})
-    pillar = {"hastack": dict(SPLIT, role_tiers=role_tiers)}
+def test_tiers_come_only_from_own_roles(render):
+    # A tier block's roles say who gets it: move memcached to the api role.
+    pillar = {"hastack": dict(SPLIT, tiers={"memcached": {"roles": ["api"]}})}
     assert render(pillar, minion_id="db1")["my_tiers"] == ["galera"]
-    # api1 has cache but not db.
-    assert render(pillar, minion_id="api1")["my_tiers"] == ["memcached"]
-    # garb1 is only an arbitrator, which maps to no tier.
-    assert render(pillar, minion_id="garb1")["my_tiers"] == []
+    # api1 has api (now memcached) and mq, but not db.
+    assert render(pillar, minion_id="api1")["my_tiers"] == ["memcached", "rabbitmq"]
+    assert render(pillar, minion_id="garb1")["my_tiers"] == ["arbitrator"]
+    assert render(pillar, minion_id="ss1")["my_tiers"] == []
 
 
 def test_os_family_debian_file_applied(render, repo_root_module):

@@ -18,7 +18,6 @@ from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "hastack_haproxy"
 
-DEFAULT_SOCKET = "/run/haproxy/admin.sock"
 # drain_host remembers where a server was UP, so wait_up after ready_host
 # waits for those backends only (a backend whose service is not deployed
 # yet stays DOWN and must not block a rollout).
@@ -73,10 +72,12 @@ def is_up(row):
 
 
 def _socket_path(sock):
+    """The admin socket: ``sock`` when given, else the formula's merged setting."""
     if sock:
         return sock
-    # Read __pillar__ directly: pillar.get masks values it returns.
-    return __pillar__.get("hastack", {}).get("haproxy", {}).get("admin_socket", DEFAULT_SOCKET)
+    if "hastack.mapdata" not in __salt__:
+        raise CommandExecutionError("execution module hastack is not available: run saltutil.sync_modules")
+    return __salt__["hastack.mapdata"]()["haproxy"]["admin_socket"]
 
 
 def command(cmd, sock=None, timeout=5):
@@ -117,6 +118,7 @@ def servers(backend=None, sock=None):
         salt lb1 hastack_haproxy.servers
         salt lb1 hastack_haproxy.servers galera
     """
+    sock = _socket_path(sock)
     rows = parse_stat_csv(command("show stat", sock))
     return [r for r in rows if backend is None or r["backend"] == backend]
 
@@ -138,6 +140,7 @@ def drain(backend, server, sock=None):
 
         salt lb1 hastack_haproxy.drain galera ctl1
     """
+    sock = _socket_path(sock)
     return _set_state(backend, server, "drain", sock)
 
 
@@ -151,6 +154,7 @@ def ready(backend, server, sock=None):
 
         salt lb1 hastack_haproxy.ready galera ctl1
     """
+    sock = _socket_path(sock)
     return _set_state(backend, server, "ready", sock)
 
 
@@ -164,6 +168,7 @@ def backends_of(server, sock=None):
 
         salt lb1 hastack_haproxy.backends_of ctl1
     """
+    sock = _socket_path(sock)
     return sorted({r["backend"] for r in servers(sock=sock) if r["server"] == server})
 
 
@@ -177,6 +182,7 @@ def drain_host(server, sock=None):
 
         salt -L lb1,lb2 hastack_haproxy.drain_host ctl1
     """
+    sock = _socket_path(sock)
     rows = [r for r in servers(sock=sock) if r["server"] == server]
     os.makedirs(DRAIN_RECORD_DIR, exist_ok=True)
     with open(os.path.join(DRAIN_RECORD_DIR, f"{server}.json"), "w", encoding="utf-8") as record:
@@ -197,6 +203,7 @@ def ready_host(server, sock=None):
 
         salt -L lb1,lb2 hastack_haproxy.ready_host ctl1
     """
+    sock = _socket_path(sock)
     backends = backends_of(server, sock)
     for backend in backends:
         ready(backend, server, sock)
@@ -225,6 +232,7 @@ def wait_drained(server, backend=None, timeout=60, sock=None):
 
         salt lb1 hastack_haproxy.wait_drained ctl1 timeout=120
     """
+    sock = _socket_path(sock)
     def pending():
         busy = [r for r in servers(backend, sock) if r["server"] == server and r["sessions"]]
         return busy, ", ".join(f"{r['backend']}={r['sessions']}" for r in busy)
@@ -244,6 +252,7 @@ def wait_up(server, backend=None, timeout=60, sock=None):
 
         salt lb1 hastack_haproxy.wait_up ctl1 backend=galera
     """
+    sock = _socket_path(sock)
     record = os.path.join(DRAIN_RECORD_DIR, f"{server}.json")
     wanted = None
     if backend is None and os.path.exists(record):

@@ -165,9 +165,7 @@ def local_node():
 
         salt '*' hastack_rabbitmq.local_node
     """
-    # Read __pillar__ directly: pillar.get masks values it returns.
-    nodename = __pillar__.get("hastack", {}).get("rabbitmq", {}).get("node_prefix", "rabbit")
-    return f"{nodename}@{__grains__['id']}"
+    return __salt__["hastack.mapdata"]()["rabbitmq"]["node"]
 
 
 def status(node=None):

@@ -130,6 +130,7 @@ def render(tmp_path_factory, repo_root_module):
         args = result["hastack_probe_mapdata"]["test"][0]
         return json.loads(args["text"])
 
+    _render.caller = caller
     return _render
 
 

@@ -51,7 +51,8 @@ hastack_ensure_venv() {
   # Debian's own Python 3.11, as on the hosts the formula targets.
   local py=/usr/bin/python3
   [ -x "$py" ] || py="$(command -v python3)"
-  "$py" -m venv "$HASTACK_VENV"
+  # An existing venv only gets the changed requirements.
+  [ -x "$HASTACK_VENV/bin/python" ] || "$py" -m venv "$HASTACK_VENV"
   local log="$HASTACK_VENV/pip-install.log"
   if ! "$HASTACK_VENV/bin/pip" install -q -r "$HASTACK_REPO/lab/requirements.txt" >"$log" 2>&1; then
     grep -v '^WARNING: Location' "$log" >&2

@@ -8,6 +8,7 @@ Traffic goes only to the lab's VIP, at most one commit per `interval`, and it
 stops by itself after `max_seconds`.
 """
 
+import itertools
 import threading
 import time
 
@@ -81,7 +82,7 @@ class CommitLoad(threading.Thread):
     def longest_gap(self, after=None):
         """Longest time between two acknowledged commits (those after `after` and the one before)."""
         times = [t for t, _ in self.acks]
-        gaps = [b - a for a, b in zip(times, times[1:]) if after is None or b >= after]
+        gaps = [b - a for a, b in itertools.pairwise(times) if after is None or b >= after]
         return round(max(gaps), 2) if gaps else None
 
 

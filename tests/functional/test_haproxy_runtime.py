@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from saltmod_loader import load_salt_module
 
 haproxy_mod = load_salt_module("_modules", "hastack_haproxy")

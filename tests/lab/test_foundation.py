@@ -142,11 +142,11 @@ def scratch_lab():
 def machine_traces(name):
     """Everything of lab `name` visible on the machine, found without the lab's own code."""
     traces = []
-    traces += [l for l in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
-               if l.startswith(f"{name}-")]
-    traces += [l for l in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()
-               if f" {name}" in l]
-    traces += [l for l in pathlib.Path("/proc/self/mountinfo").read_text().splitlines() if f"/{name}" in l]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    traces += [line for line in netns.splitlines() if line.startswith(f"{name}-")]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    traces += [line for line in links.splitlines() if f" {name}" in line]
+    traces += [line for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines() if f"/{name}" in line]
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             try:

@@ -24,6 +24,7 @@ import urllib.request
 import pika
 import pytest
 import yaml
+
 from hastack_lab.lab import summarize_apply
 
 ROTATED = ["haproxy_stats", "rabbit_openstack"]

@@ -5,7 +5,6 @@ import subprocess
 
 import jinja2
 import pytest
-
 from test_map_render import CONVERGED, SPLIT, defaults, render, repo_root_module  # noqa: F401  (fixtures)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -4,7 +4,6 @@ returns and diffs (the lab test tests/lab/test_secrets.py proves the whole)."""
 import pytest
 from conftest import load_salt_module
 from salt.exceptions import CommandExecutionError
-
 from test_lb_render import layout
 from test_map_render import CONVERGED, defaults, render, repo_root_module  # noqa: F401  (fixtures)
 

@@ -57,7 +57,7 @@ def formula_config(pillar_hastack=None):
 def role_services(config):
     """Role -> init scripts of the tiers with states the role carries (what `status` reports)."""
     services = {}
-    for tier, watched in FORMULA.watch_of(config).items():
+    for watched in FORMULA.watch_of(config).values():
         for role in watched["roles"]:
             services.setdefault(role, [])
             services[role] += [s for s in watched["services"] if s not in services[role]]

@@ -11,7 +11,6 @@ import pathlib
 
 import pytest
 import salt.utils.yaml
-
 from test_map_render import CONVERGED, SPLIT, render, repo_root_module  # noqa: F401  (fixtures)
 
 EXPECTED = pathlib.Path(__file__).parent / "mapdata"

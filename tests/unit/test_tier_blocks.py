@@ -14,7 +14,6 @@ import salt.client
 import salt.config
 import salt.utils.yaml
 from saltmod_loader import load_salt_module
-
 from test_lb_render import haproxy_cfg, listen_block
 
 TOY_TIER = """\

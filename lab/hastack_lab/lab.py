@@ -235,15 +235,32 @@ class Lab:
             if ipaddress.ip_interface(addr).network.overlaps(self.network):
                 raise LabError(f"{addr} on {dev} overlaps the lab network {self.subnet}")
 
-    def _check_ports_free(self):
+    def _busy_port(self):
+        """(port, error) of the first Salt port taken on the master address, or None."""
         for port in SALT_PORTS:
             with socket.socket() as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind((self.master_ip, port))
                 except OSError as exc:
-                    raise LabError(f"port {self.master_ip}:{port} is taken ({exc.strerror}); "
-                                   "is another salt-master running?") from exc
+                    return port, exc
+        return None
+
+    def _check_ports_free(self, wait=20):
+        # A killed master's workers may still be exiting (or one was forked while
+        # the others died): kill what is left of this lab's master and wait.
+        deadline = time.monotonic() + wait
+        while (busy := self._busy_port()) is not None:
+            for pid in self._master_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if time.monotonic() > deadline:
+                port, exc = busy
+                raise LabError(f"port {self.master_ip}:{port} is taken ({exc.strerror}); "
+                               "is another salt-master running?") from exc
+            time.sleep(0.5)
 
     # ------------------------------------------------------------ processes
     def _init_pids(self):

@@ -28,6 +28,7 @@ hastack-galera-users-anonymous-absent:
 hastack-galera-users-test-database-absent:
   hastack_galera.database_absent:
     - name: test
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 
@@ -37,6 +38,7 @@ hastack-galera-users-sst-user-present:
     - name: {{ hastack.galera.sst_user }}
     - host: localhost
     - password: {{ hastack.secrets.get("galera_sst", "") | json }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 
@@ -46,6 +48,7 @@ hastack-galera-users-sst-user-grants-present:
     - host: localhost
     - database: '*.*'
     - privileges: [RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - hastack_galera: hastack-galera-users-sst-user-present
 
@@ -55,6 +58,7 @@ hastack-galera-users-health-user-present:
     - name: {{ hastack.galera.health.user }}
     - host: localhost
     - unix_socket: True
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- for database in hastack.galera.databases %}
@@ -62,6 +66,7 @@ hastack-galera-users-health-user-present:
 hastack-galera-users-database-{{ database }}-present:
   hastack_galera.database_present:
     - name: {{ database }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- endfor %}
@@ -73,6 +78,7 @@ hastack-galera-users-{{ user }}-present:
     - name: {{ user }}
     - host: {{ hastack.galera.grant_host | json }}
     - password: {{ hastack.secrets.get(secret, "") | json }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- endfor %}
@@ -84,6 +90,7 @@ hastack-galera-users-{{ spec.user }}-{{ database }}-grants-present:
     - host: {{ hastack.galera.grant_host | json }}
     - database: {{ database }}.*
     - privileges: [ALL PRIVILEGES]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - hastack_galera: hastack-galera-users-{{ spec.user }}-present
       - hastack_galera: hastack-galera-users-database-{{ database }}-present

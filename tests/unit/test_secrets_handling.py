@@ -138,14 +138,14 @@ def test_native_password_hash_matches_mariadbs_password_function():
 @pytest.mark.parametrize("exists", [True, False])
 def test_galera_user_present_sends_only_the_hash(monkeypatch, exists):
     states = load_salt_module("_states", "hastack_galera")
-    module = load_salt_module("_modules", "hastack_galera")
+    module = load_salt_module("_modules", "hastack_galera_sql")
     sent = []
 
-    def query(sql):
+    def query(sql, socket):
         sent.append(sql)
         return [["1" if exists else "0", "0"]] if sql.startswith("SELECT") else []
-    monkeypatch.setattr(states, "__salt__", {"hastack_galera.query": query,
-                                             "hastack_galera.sql_quote": module.sql_quote}, raising=False)
+    monkeypatch.setattr(states, "__salt__", {"hastack_galera_sql.query": query,
+                                             "hastack_galera_sql.sql_quote": module.sql_quote}, raising=False)
     monkeypatch.setattr(states, "__opts__", {"test": False}, raising=False)
     ret = states.user_present("keystone", "10.0.0.0/255.255.255.0", password=SECRET)
     assert ret["result"] is True and ret["changes"]

@@ -367,3 +367,45 @@ def grants_present(name, user, host, privileges, database="*.*", socket=DEFAULT_
     ret["comment"] = f"Granted {', '.join(missing)} on {database} to {user}@{host}."
     ret["changes"]["granted"] = missing
     return ret
+
+
+def accounts_absent(name, keep_root=("localhost",), socket=DEFAULT_SOCKET):
+    """
+    No anonymous account (empty user name) exists, and ``root`` only at the
+    hosts of ``keep_root`` (Debian's ``root@localhost``, which logs in through
+    the unix socket only).
+
+    name
+        A label for the state (it names no account).
+
+    keep_root
+        Hosts at which a ``root`` account may stay.
+
+    .. code-block:: yaml
+
+        hastack-galera-users-anonymous-absent:
+          hastack_galera.accounts_absent:
+            - name: anonymous and remote root
+    """
+    ret = {"name": name, "result": True, "comment": "", "changes": {}}
+    keep = ", ".join(_q(host) for host in keep_root) or "''"
+    rows = _sql(ret, "SELECT User, Host FROM mysql.user WHERE User = '' OR "
+                     f"(User = 'root' AND Host NOT IN ({keep}))", socket)
+    if rows is None:
+        return ret
+    accounts = [(row[0], row[1]) for row in rows if len(row) >= 2]
+    if not accounts:
+        ret["comment"] = "No anonymous account and no root account beyond " + ", ".join(keep_root) + "."
+        return ret
+    names = [f"{user or '<anonymous>'}@{host}" for user, host in accounts]
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"Would drop {', '.join(names)}."
+        ret["changes"]["dropped"] = names
+        return ret
+    statement = "; ".join(f"DROP USER {_account(user, host)}" for user, host in accounts)
+    if _sql(ret, statement, socket) is None:
+        return ret
+    ret["comment"] = f"Dropped {', '.join(names)}."
+    ret["changes"]["dropped"] = names
+    return ret

@@ -150,7 +150,7 @@ def user_present(name, password_pillar, perms=None):
 
     .. code-block:: yaml
 
-        hastack-rabbitmq-openstack-user-present:
+        hastack-rabbitmq-users-openstack-user-present:
           hastack_rabbitmq.user_present:
             - name: openstack
             - password_pillar: hastack:secrets:rabbit_openstack

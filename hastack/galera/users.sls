@@ -7,21 +7,16 @@
 # client, so no secret is needed for the connection and Salt's Python needs
 # no MySQL driver.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
-{%- set conn = hastack.galera.connection %}
 
 include:
   - .service
 
 # No anonymous accounts, and root only as root@localhost (socket).
 hastack-galera-users-anonymous-absent:
-  cmd.run:
-    - name: >-
-        {{ conn.cli }} -e "SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';')
-        FROM mysql.user WHERE User='' OR (User='root' AND Host NOT IN ('localhost'))"
-        | {{ conn.cli }}
-    - onlyif: >-
-        test -n "$({{ conn.cli }} -e "SELECT 1 FROM mysql.user
-        WHERE User='' OR (User='root' AND Host NOT IN ('localhost')) LIMIT 1")"
+  hastack_galera.accounts_absent:
+    - name: anonymous and remote root accounts
+    - keep_root: [localhost]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 

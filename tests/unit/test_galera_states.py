@@ -198,3 +198,22 @@ def test_account_states_honour_test_mode(server, opts):
     ret = states.database_present("nova")
     assert ret["result"] is None and ret["changes"] == {"nova": "present"}
     assert all(statement.startswith("SELECT") for statement, _ in server.sent)
+
+
+def test_accounts_absent_drops_anonymous_and_remote_root(server, opts):
+    server.answers = {"SELECT User, Host": [["", "localhost"], ["root", "%"]]}
+    opts["test"] = True
+    ret = states.accounts_absent("anon", keep_root=["localhost"], socket="/s.sock")
+    assert ret["result"] is None and ret["changes"] == {"dropped": ["<anonymous>@localhost", "root@%"]}
+    assert not [s for s, _ in server.sent if s.startswith("DROP")]
+    opts["test"] = False
+    ret = states.accounts_absent("anon", keep_root=["localhost"], socket="/s.sock")
+    assert ret["result"] is True
+    assert server.sent[-1] == ("DROP USER ''@'localhost'; DROP USER 'root'@'%'", "/s.sock")
+    assert "Host NOT IN ('localhost')" in server.sent[0][0]
+
+
+def test_accounts_absent_changes_nothing_when_clean(server):
+    ret = states.accounts_absent("anon")
+    assert ret["result"] is True and ret["changes"] == {}
+    assert len(server.sent) == 1

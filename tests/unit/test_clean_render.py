@@ -49,6 +49,7 @@ def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     assert "hastack-galera-clean-datadir-emptied" not in high
     assert functions["hastack-galera-clean-service-dead"] == "service"
     assert high["hastack-keepalived-clean-service-dead"]["args"]["sig"] == "/usr/sbin/keepalived"
+    assert high["hastack-haproxy-clean-service-dead"]["args"]["sig"] == "/usr/sbin/haproxy"
     hosts = high["hastack-common-clean-hosts-ctl1-absent"]["args"]
     assert (hosts["names"], hosts["ip"]) == (["ctl1"], "10.250.0.11")
 

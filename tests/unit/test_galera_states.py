@@ -217,3 +217,25 @@ def test_accounts_absent_changes_nothing_when_clean(server):
     ret = states.accounts_absent("anon")
     assert ret["result"] is True and ret["changes"] == {}
     assert len(server.sent) == 1
+
+
+# ------------------------------------------------------------------ secrets
+SECRET = "s3cr3t-pass-0123456789"
+
+
+def test_native_password_hash_matches_mariadbs_password_function():
+    # SELECT PASSWORD('password') on MariaDB 10.11.
+    assert states._native_password_hash("password") == "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_user_present_sends_only_the_hash(server, exists):
+    """A clear-text password in CREATE/ALTER USER would be replicated and kept in gcache."""
+    server.answers = {"SELECT": [["1" if exists else "0", "0"]]}
+    ret = states.user_present("keystone", "10.0.0.0/255.255.255.0", password=SECRET)
+    assert ret["result"] is True and ret["changes"]
+    sent = [statement for statement, _ in server.sent]
+    assert len(sent) == 2 and all(SECRET not in statement for statement in sent)
+    assert sent[1].startswith("ALTER USER" if exists else "CREATE USER")
+    assert "IDENTIFIED BY PASSWORD '*" in sent[1]
+    assert SECRET not in repr(ret)

@@ -213,8 +213,9 @@ def is_running():
 def wait_synced(timeout=300, interval=0.5, socket=DEFAULT_SOCKET):
     """
     Poll until this node is Synced in a Primary component, at most ``timeout``
-    seconds. Returns ``{"result", "comment", "seconds"}``; the comment gives
-    the last state seen when the deadline passed or mariadbd exited.
+    seconds, reading the status through the unix ``socket``. Returns
+    ``{"result", "comment", "seconds"}``; the comment gives the last state
+    seen when the deadline passed or mariadbd exited.
 
     CLI Example:
 
@@ -266,6 +267,7 @@ def is_synced(socket=DEFAULT_SOCKET):
     """
     True when this node is Synced (``wsrep_local_state`` 4), ready and in the
     Primary component; False otherwise, also when the server is down.
+    Reads the status through the unix ``socket``.
 
     CLI Example:
 
@@ -297,6 +299,10 @@ def bootstrap(datadir=DEFAULT_DATADIR, new_cluster=False, socket=DEFAULT_SOCKET)
         is expected then (the node never ran Galera), so the node is started
         with ``--wsrep-new-cluster`` without one. Without it a missing
         grastate.dat refuses, because recovery needs a recorded state.
+
+    socket
+        The server's unix socket, to tell whether an already running server
+        is synced.
 
     Returns ``{"result", "comment", "changes"}``.
 

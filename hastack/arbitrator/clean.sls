@@ -7,7 +7,6 @@
 hastack-arbitrator-clean-service-dead:
   service.dead:
     - name: {{ hastack.arbitrator.service }}
-    - enable: False
 
 hastack-arbitrator-clean-config-file-absent:
   file.absent:

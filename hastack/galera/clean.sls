@@ -15,7 +15,6 @@
 hastack-galera-clean-health-service-dead:
   service.dead:
     - name: {{ health.service }}
-    - enable: False
 
 hastack-galera-clean-health-files-absent:
   file.absent:
@@ -29,7 +28,6 @@ hastack-galera-clean-health-files-absent:
 hastack-galera-clean-service-dead:
   service.dead:
     - name: {{ hastack.galera.service }}
-    - enable: False
 
 hastack-galera-clean-config-file-absent:
   file.absent:

@@ -7,7 +7,6 @@
 hastack-haproxy-clean-service-dead:
   service.dead:
     - name: {{ hastack.haproxy.service }}
-    - enable: False
     # Debian's init script reports "running" once the config is gone (its
     # `test -f $CONFIG || exit 0`): find the daemon by its command line.
     - sig: {{ hastack.haproxy.daemon }}

@@ -7,7 +7,6 @@
 hastack-keepalived-clean-service-dead:
   service.dead:
     - name: {{ hastack.keepalived.service }}
-    - enable: False
     # Debian's sysvinit script has no `status`: find the daemon by its
     # command line there (systemd ignores this). Stopping it hands the VIP on.
     - sig: {{ hastack.keepalived.daemon }}

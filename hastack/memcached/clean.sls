@@ -7,7 +7,6 @@
 hastack-memcached-clean-service-dead:
   service.dead:
     - name: {{ hastack.memcached.service }}
-    - enable: False
 
 hastack-memcached-clean-config-file-absent:
   file.absent:

@@ -11,7 +11,6 @@
 hastack-rabbitmq-clean-service-dead:
   service.dead:
     - name: {{ hastack.rabbitmq.service }}
-    - enable: False
 
 hastack-rabbitmq-clean-config-file-absent:
   file.absent:

@@ -48,6 +48,9 @@ def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     assert "pkg" not in functions.values()
     assert "hastack-galera-clean-datadir-emptied" not in high
     assert functions["hastack-galera-clean-service-dead"] == "service"
+    # Stopped, not disabled: a later apply could not enable a sysvinit service without insserv.
+    dead = [body["args"] for body in high.values() if body["function"] == "service"]
+    assert len(dead) == 6 and not [args for args in dead if "enable" in args]
     assert high["hastack-keepalived-clean-service-dead"]["args"]["sig"] == "/usr/sbin/keepalived"
     assert high["hastack-haproxy-clean-service-dead"]["args"]["sig"] == "/usr/sbin/haproxy"
     hosts = high["hastack-common-clean-hosts-ctl1-absent"]["args"]

@@ -11,6 +11,9 @@
 hastack-rabbitmq-clean-service-dead:
   service.dead:
     - name: {{ hastack.rabbitmq.service }}
+    # Not the init script's status: it runs rabbitmqctl, which writes a new
+    # Erlang cookie when the clean has removed it.
+    - sig: {{ hastack.rabbitmq.daemon | json }}
 
 hastack-rabbitmq-clean-config-file-absent:
   file.absent:

@@ -53,6 +53,7 @@ def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     assert len(dead) == 6 and not [args for args in dead if "enable" in args]
     assert high["hastack-keepalived-clean-service-dead"]["args"]["sig"] == "/usr/sbin/keepalived"
     assert high["hastack-haproxy-clean-service-dead"]["args"]["sig"] == "/usr/sbin/haproxy"
+    assert high["hastack-rabbitmq-clean-service-dead"]["args"]["sig"] == "-s rabbit boot"
     hosts = high["hastack-common-clean-hosts-ctl1-absent"]["args"]
     assert (hosts["names"], hosts["ip"]) == (["ctl1"], "10.250.0.11")
 

@@ -60,8 +60,11 @@ def _enable(name, ret, enable):
         ret["comment"] += f" Could not enable {name}."
 
 
+DEFAULT_SOCKET = "/run/mysqld/mysqld.sock"
+
+
 def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=True,
-            datadir="/var/lib/mysql"):
+            datadir="/var/lib/mysql", socket=DEFAULT_SOCKET):
     """
     Make sure this Galera member runs and is Synced in a Primary component.
 
@@ -84,6 +87,13 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
     enable
         Also enable the service at boot.
 
+    datadir
+        MariaDB's data directory (where ``grastate.dat`` lives).
+
+    socket
+        The server's unix socket (pillar ``hastack:galera:socket``): the
+        state reads the wsrep status through it.
+
     .. code-block:: yaml
 
         mariadb:
@@ -95,7 +105,7 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
 
     if galera["hastack_galera.is_running"]():
         try:
-            status = galera["hastack_galera.status"]()
+            status = galera["hastack_galera.status"](socket=socket)
         except Exception as exc:  # pylint: disable=broad-except
             status = {}
             error = str(exc)
@@ -126,7 +136,7 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
                 ret["result"] = None
                 ret["comment"] = f"{name} is running but not Synced in a Primary component."
                 return ret
-            synced = galera["hastack_galera.wait_synced"](timeout=timeout)
+            synced = galera["hastack_galera.wait_synced"](timeout=timeout, socket=socket)
             ret["result"] = synced["result"]
             ret["comment"] = (
                 f"{name} is running but was not in the Primary component "
@@ -167,7 +177,8 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
     else:
         # bootstrap is only set by the orchestrations: on a brand-new cluster
         # (no member holds state) or on the node recovery chose.
-        result = galera["hastack_galera.bootstrap"](datadir=datadir, new_cluster=True)
+        result = galera["hastack_galera.bootstrap"](datadir=datadir, new_cluster=True,
+                                                    socket=socket)
         if not result["result"]:
             ret["result"] = False
             ret["comment"] = f"Could not {action}: {result['comment']}"
@@ -175,7 +186,7 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
             return ret
         ret["changes"]["started"] = "bootstrapped a new Primary component"
 
-    synced = galera["hastack_galera.wait_synced"](timeout=timeout)
+    synced = galera["hastack_galera.wait_synced"](timeout=timeout, socket=socket)
     ret["result"] = synced["result"]
     ret["changes"]["seconds_to_synced"] = round(time.monotonic() - started, 1)
     ret["comment"] = f"Did {action}; {synced['comment']}"
@@ -186,13 +197,15 @@ def running(name, peers=None, port=4567, bootstrap=False, timeout=300, enable=Tr
 
 # --------------------------------------------------------------------------
 # Databases, accounts and grants, through the mariadb client as root over the
-# unix socket (no Python MySQL driver needed in Salt's Python). They replicate,
-# so on every member but the first they find everything in place.
+# unix socket (hastack_galera_sql; no Python MySQL driver needed in Salt's
+# Python). Every state takes the server's ``socket`` (pillar
+# hastack:galera:socket). They replicate, so on every member but the first they
+# find everything in place.
 # --------------------------------------------------------------------------
 
 
 def _q(value):
-    return __salt__["hastack_galera.sql_quote"](value)
+    return __salt__["hastack_galera_sql.sql_quote"](value)
 
 
 def _ident(name):
@@ -203,17 +216,18 @@ def _account(user, host):
     return f"{_q(user)}@{_q(host)}"
 
 
-def _sql(ret, sql):
-    """Run sql; on error set ret failed and return None."""
+def _sql(ret, sql, socket):
+    """Run sql through ``socket``; on error set ret failed and return None."""
     try:
-        return __salt__["hastack_galera.query"](sql)
+        return __salt__["hastack_galera_sql.query"](sql, socket=socket)
     except Exception as exc:  # pylint: disable=broad-except
         ret["result"] = False
         ret["comment"] = str(exc)
         return None
 
 
-def database_present(name, character_set="utf8mb4", collate="utf8mb4_general_ci"):
+def database_present(name, character_set="utf8mb4", collate="utf8mb4_general_ci",
+                     socket=DEFAULT_SOCKET):
     """
     A database exists (created with the given character set and collation).
 
@@ -223,7 +237,7 @@ def database_present(name, character_set="utf8mb4", collate="utf8mb4_general_ci"
           hastack_galera.database_present: []
     """
     ret = {"name": name, "result": True, "comment": "", "changes": {}}
-    rows = _sql(ret, f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {_q(name)}")
+    rows = _sql(ret, f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {_q(name)}", socket)
     if rows is None:
         return ret
     if rows:
@@ -235,19 +249,19 @@ def database_present(name, character_set="utf8mb4", collate="utf8mb4_general_ci"
         ret["changes"][name] = "present"
         return ret
     if _sql(ret, f"CREATE DATABASE IF NOT EXISTS {_ident(name)} CHARACTER SET {character_set} "
-                 f"COLLATE {collate}") is None:
+                 f"COLLATE {collate}", socket) is None:
         return ret
     ret["comment"] = f"Database {name} created."
     ret["changes"][name] = "present"
     return ret
 
 
-def database_absent(name):
+def database_absent(name, socket=DEFAULT_SOCKET):
     """
     A database does not exist (e.g. ``test``).
     """
     ret = {"name": name, "result": True, "comment": "", "changes": {}}
-    rows = _sql(ret, f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {_q(name)}")
+    rows = _sql(ret, f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {_q(name)}", socket)
     if rows is None:
         return ret
     if not rows:
@@ -258,7 +272,7 @@ def database_absent(name):
         ret["comment"] = f"Database {name} would be dropped."
         ret["changes"][name] = "absent"
         return ret
-    if _sql(ret, f"DROP DATABASE IF EXISTS {_ident(name)}") is None:
+    if _sql(ret, f"DROP DATABASE IF EXISTS {_ident(name)}", socket) is None:
         return ret
     ret["comment"] = f"Database {name} dropped."
     ret["changes"][name] = "absent"
@@ -274,7 +288,7 @@ def _native_password_hash(password):
     return "*" + hashlib.sha1(inner).hexdigest().upper()
 
 
-def user_present(name, host, password=None, unix_socket=False):
+def user_present(name, host, password=None, unix_socket=False, socket=DEFAULT_SOCKET):
     """
     An account ``name@host`` exists and logs in with ``password`` (checked
     by the server, never shown), or, with ``unix_socket``, only as the OS user
@@ -304,7 +318,7 @@ def user_present(name, host, password=None, unix_socket=False):
         check = (f"SELECT COUNT(*), SUM(authentication_string = {_q(digest)}) "
                  f"FROM mysql.user WHERE User = {_q(name)} AND Host = {_q(host)}")
         auth = f"IDENTIFIED BY PASSWORD {_q(digest)}"
-    rows = _sql(ret, check)
+    rows = _sql(ret, check, socket)
     if rows is None:
         return ret
     exists = rows and rows[0][0] not in ("0", "")
@@ -319,14 +333,14 @@ def user_present(name, host, password=None, unix_socket=False):
         ret["changes"][f"{name}@{host}"] = what
         return ret
     verb = "ALTER" if exists else "CREATE"
-    if _sql(ret, f"{verb} USER {account} {auth}") is None:
+    if _sql(ret, f"{verb} USER {account} {auth}", socket) is None:
         return ret
     ret["comment"] = f"User {name}@{host} {'updated' if exists else 'created'}."
     ret["changes"][f"{name}@{host}"] = what
     return ret
 
 
-def grants_present(name, user, host, privileges, database="*.*"):
+def grants_present(name, user, host, privileges, database="*.*", socket=DEFAULT_SOCKET):
     """
     ``user@host`` holds ``privileges`` (a list, e.g. ``[ALL PRIVILEGES]``)
     on ``database`` (``keystone.*``, ``*.*``). Only adds what is missing.
@@ -334,10 +348,10 @@ def grants_present(name, user, host, privileges, database="*.*"):
     ret = {"name": name, "result": True, "comment": "", "changes": {}}
     if isinstance(privileges, str):
         privileges = [p.strip() for p in privileges.split(",") if p.strip()]
-    rows = _sql(ret, f"SHOW GRANTS FOR {_account(user, host)}")
+    rows = _sql(ret, f"SHOW GRANTS FOR {_account(user, host)}", socket)
     if rows is None:
         return ret
-    missing = __salt__["hastack_galera.grants_missing"]([r[0] for r in rows], database, privileges)
+    missing = __salt__["hastack_galera_sql.grants_missing"]([r[0] for r in rows], database, privileges)
     if not missing:
         ret["comment"] = f"{user}@{host} holds {', '.join(privileges)} on {database}."
         return ret
@@ -348,8 +362,50 @@ def grants_present(name, user, host, privileges, database="*.*"):
         return ret
     schema, _, table = database.partition(".")
     target = "*.*" if database == "*.*" else f"{_ident(schema)}.{table if table == '*' else _ident(table)}"
-    if _sql(ret, f"GRANT {', '.join(missing)} ON {target} TO {_account(user, host)}") is None:
+    if _sql(ret, f"GRANT {', '.join(missing)} ON {target} TO {_account(user, host)}", socket) is None:
         return ret
     ret["comment"] = f"Granted {', '.join(missing)} on {database} to {user}@{host}."
     ret["changes"]["granted"] = missing
+    return ret
+
+
+def accounts_absent(name, keep_root=("localhost",), socket=DEFAULT_SOCKET):
+    """
+    No anonymous account (empty user name) exists, and ``root`` only at the
+    hosts of ``keep_root`` (Debian's ``root@localhost``, which logs in through
+    the unix socket only).
+
+    name
+        A label for the state (it names no account).
+
+    keep_root
+        Hosts at which a ``root`` account may stay.
+
+    .. code-block:: yaml
+
+        hastack-galera-users-anonymous-absent:
+          hastack_galera.accounts_absent:
+            - name: anonymous and remote root
+    """
+    ret = {"name": name, "result": True, "comment": "", "changes": {}}
+    keep = ", ".join(_q(host) for host in keep_root) or "''"
+    rows = _sql(ret, "SELECT User, Host FROM mysql.user WHERE User = '' OR "
+                     f"(User = 'root' AND Host NOT IN ({keep}))", socket)
+    if rows is None:
+        return ret
+    accounts = [(row[0], row[1]) for row in rows if len(row) >= 2]
+    if not accounts:
+        ret["comment"] = "No anonymous account and no root account beyond " + ", ".join(keep_root) + "."
+        return ret
+    names = [f"{user or '<anonymous>'}@{host}" for user, host in accounts]
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"Would drop {', '.join(names)}."
+        ret["changes"]["dropped"] = names
+        return ret
+    statement = "; ".join(f"DROP USER {_account(user, host)}" for user, host in accounts)
+    if _sql(ret, statement, socket) is None:
+        return ret
+    ret["comment"] = f"Dropped {', '.join(names)}."
+    ret["changes"]["dropped"] = names
     return ret

@@ -99,10 +99,33 @@ def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
         ret["comment"] = f"{name} was forgotten: would stop it and remove {mnesia}"
         ret["changes"] = {"removed": mnesia}
         return ret
-    __salt__["service.stop"](service)
-    __salt__["file.remove"](mnesia)
-    ret["changes"] = {"stopped": service, "removed": mnesia}
-    ret["comment"] = f"{name} was forgotten by the cluster: its stale data is removed"
+    if not __salt__["service.stop"](service):
+        ret["result"] = False
+        ret["comment"] = (
+            f"{name} was forgotten by the cluster, but {service} could not be stopped: "
+            f"{mnesia} was left in place"
+        )
+        return ret
+    ret["changes"] = {"stopped": service}
+    try:
+        # False when there was nothing to remove: then nothing is left either.
+        removed = __salt__["file.remove"](mnesia)
+    except Exception as exc:  # pylint: disable=broad-except
+        removed, error = False, f": {exc}"
+    else:
+        error = ""
+    if not removed and (error or __salt__["file.directory_exists"](mnesia)):
+        ret["result"] = False
+        ret["comment"] = (
+            f"{name} was forgotten by the cluster and {service} is stopped, but {mnesia} "
+            f"could not be removed{error}"
+        )
+        return ret
+    if removed:
+        ret["changes"]["removed"] = mnesia
+        ret["comment"] = f"{name} was forgotten by the cluster: its stale data is removed"
+    else:
+        ret["comment"] = f"{name} was forgotten by the cluster: it is stopped and holds no data"
     return ret
 
 
@@ -127,7 +150,7 @@ def user_present(name, password_pillar, perms=None):
 
     .. code-block:: yaml
 
-        hastack-rabbitmq-openstack-user-present:
+        hastack-rabbitmq-users-openstack-user-present:
           hastack_rabbitmq.user_present:
             - name: openstack
             - password_pillar: hastack:secrets:rabbit_openstack

@@ -2,7 +2,7 @@
 # vim: ft=sls
 # Refuses bad pillar before anything changes: runs first, stops the run on failure.
 
-hastack-pillar-validated:
+hastack-validate-pillar-validated:
   hastack.validated:
     - order: 1
     - failhard: True

@@ -6,7 +6,7 @@ include:
   - .package
 
 # garbd runs as nobody (the init script says so): its log and work dir are nobody's.
-hastack-arbitrator-config-work-directory:
+hastack-arbitrator-config-work-directory-managed:
   file.directory:
     - name: {{ hastack.arbitrator.work_dir }}
     - user: nobody

@@ -2,6 +2,6 @@
 # vim: ft=sls
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
-hastack-common-packages-installed:
+hastack-common-package-installed:
   pkg.installed:
     - pkgs: {{ hastack.common.pkgs | json }}

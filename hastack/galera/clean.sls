@@ -1,17 +1,20 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Takes Galera off a host that lost the db role: stops MariaDB and the health
-# endpoint and removes what the formula wrote. The data directory and the
-# packages stay: dropping a member's data is an operator's decision. Take the
-# host out of hastack:roles:db and re-run hastack.deploy first, so that the
-# remaining members no longer list it.
+# Takes Galera off this host: stops the health endpoint and MariaDB (a clean
+# shutdown: the other members go on as a Primary component without it) and
+# removes what the formula wrote. The datadir stays unless
+# hastack:clean:remove_galera_datadir is set: dropping a member's data is an
+# operator's decision. The packages always stay (they include tools such as
+# python3 and rsync that other software uses). To take the host out of the cluster for good, remove it from
+# hastack:roles:db and re-run hastack.deploy, so the other members no longer
+# list it. Applying hastack.galera again joins it back (IST with its datadir,
+# SST without).
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set health = hastack.galera.health %}
 
 hastack-galera-clean-health-service-dead:
   service.dead:
     - name: {{ health.service }}
-    - enable: False
 
 hastack-galera-clean-health-files-absent:
   file.absent:
@@ -25,7 +28,6 @@ hastack-galera-clean-health-files-absent:
 hastack-galera-clean-service-dead:
   service.dead:
     - name: {{ hastack.galera.service }}
-    - enable: False
 
 hastack-galera-clean-config-file-absent:
   file.absent:
@@ -34,3 +36,15 @@ hastack-galera-clean-config-file-absent:
       - {{ hastack.galera.default_file }}
     - require:
       - service: hastack-galera-clean-service-dead
+{%- if hastack.clean.remove_galera_datadir %}
+
+# Opt-in (hastack:clean:remove_galera_datadir): every database of this member.
+hastack-galera-clean-datadir-emptied:
+  file.directory:
+    - name: {{ hastack.galera.datadir }}
+    - user: mysql
+    - group: mysql
+    - clean: True
+    - require:
+      - service: hastack-galera-clean-service-dead
+{%- endif %}

@@ -7,7 +7,7 @@
 include:
   - .package
 
-hastack-galera-config-log-directory:
+hastack-galera-config-log-directory-managed:
   file.directory:
     - name: {{ hastack.galera.log_dir }}
     - user: mysql

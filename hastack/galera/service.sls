@@ -15,5 +15,6 @@ hastack-galera-service-running:
     - bootstrap: {{ hastack.galera.bootstrap | json }}
     - timeout: {{ hastack.galera.sync_timeout }}
     - datadir: {{ hastack.galera.datadir }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.config

@@ -7,27 +7,23 @@
 # client, so no secret is needed for the connection and Salt's Python needs
 # no MySQL driver.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
-{%- set conn = hastack.galera.connection %}
 
 include:
   - .service
 
 # No anonymous accounts, and root only as root@localhost (socket).
 hastack-galera-users-anonymous-absent:
-  cmd.run:
-    - name: >-
-        {{ conn.cli }} -e "SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';')
-        FROM mysql.user WHERE User='' OR (User='root' AND Host NOT IN ('localhost'))"
-        | {{ conn.cli }}
-    - onlyif: >-
-        test -n "$({{ conn.cli }} -e "SELECT 1 FROM mysql.user
-        WHERE User='' OR (User='root' AND Host NOT IN ('localhost')) LIMIT 1")"
+  hastack_galera.accounts_absent:
+    - name: anonymous and remote root accounts
+    - keep_root: [localhost]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 
 hastack-galera-users-test-database-absent:
   hastack_galera.database_absent:
     - name: test
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 
@@ -37,6 +33,7 @@ hastack-galera-users-sst-user-present:
     - name: {{ hastack.galera.sst_user }}
     - host: localhost
     - password: {{ hastack.secrets.get("galera_sst", "") | json }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 
@@ -46,6 +43,7 @@ hastack-galera-users-sst-user-grants-present:
     - host: localhost
     - database: '*.*'
     - privileges: [RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - hastack_galera: hastack-galera-users-sst-user-present
 
@@ -55,6 +53,7 @@ hastack-galera-users-health-user-present:
     - name: {{ hastack.galera.health.user }}
     - host: localhost
     - unix_socket: True
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- for database in hastack.galera.databases %}
@@ -62,6 +61,7 @@ hastack-galera-users-health-user-present:
 hastack-galera-users-database-{{ database }}-present:
   hastack_galera.database_present:
     - name: {{ database }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- endfor %}
@@ -73,6 +73,7 @@ hastack-galera-users-{{ user }}-present:
     - name: {{ user }}
     - host: {{ hastack.galera.grant_host | json }}
     - password: {{ hastack.secrets.get(secret, "") | json }}
+    - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.service
 {%- endfor %}
@@ -84,6 +85,7 @@ hastack-galera-users-{{ spec.user }}-{{ database }}-grants-present:
     - host: {{ hastack.galera.grant_host | json }}
     - database: {{ database }}.*
     - privileges: [ALL PRIVILEGES]
+    - socket: {{ hastack.galera.socket }}
     - require:
       - hastack_galera: hastack-galera-users-{{ spec.user }}-present
       - hastack_galera: hastack-galera-users-database-{{ database }}-present

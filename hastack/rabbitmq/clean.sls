@@ -1,15 +1,21 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Removes RabbitMQ from a host that lost the mq role. Forget the node from the
-# cluster first: salt-run state.orch orch.rabbitmq.forget pillar='{"node": "<id>"}'
+# Takes RabbitMQ off this host: stops the broker (the others go on without it,
+# a majority of the mq role still runs) and removes the files the formula
+# wrote. The node stays a cluster member with its Mnesia data, so applying
+# hastack.rabbitmq again starts it back into the cluster. The package stays
+# unless hastack:clean:remove_packages is set. To take the node out for good,
+# forget it first: salt-run state.orch orch.rabbitmq.forget pillar='{"node": "<id>"}'
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
-hastack-rabbitmq-service-clean-dead:
+hastack-rabbitmq-clean-service-dead:
   service.dead:
     - name: {{ hastack.rabbitmq.service }}
-    - enable: False
+    # Not the init script's status: it runs rabbitmqctl, which writes a new
+    # Erlang cookie when the clean has removed it.
+    - sig: {{ hastack.rabbitmq.daemon | json }}
 
-hastack-rabbitmq-config-clean-file-absent:
+hastack-rabbitmq-clean-config-file-absent:
   file.absent:
     - names:
       - {{ hastack.rabbitmq.config_dir }}/rabbitmq.conf
@@ -17,10 +23,12 @@ hastack-rabbitmq-config-clean-file-absent:
       - {{ hastack.rabbitmq.config_dir }}/enabled_plugins
       - {{ hastack.rabbitmq.cookie_file }}
     - require:
-      - service: hastack-rabbitmq-service-clean-dead
+      - service: hastack-rabbitmq-clean-service-dead
+{%- if hastack.clean.remove_packages %}
 
-hastack-rabbitmq-package-clean-removed:
+hastack-rabbitmq-clean-package-removed:
   pkg.removed:
     - name: {{ hastack.rabbitmq.pkg }}
     - require:
-      - file: hastack-rabbitmq-config-clean-file-absent
+      - file: hastack-rabbitmq-clean-config-file-absent
+{%- endif %}

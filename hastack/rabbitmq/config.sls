@@ -7,7 +7,7 @@ include:
   - .package
 
 # Identical on every node, or they cannot talk to each other (nor rabbitmqctl to them).
-hastack-rabbitmq-cookie-file-managed:
+hastack-rabbitmq-config-cookie-file-managed:
   file.managed:
     - name: {{ rabbit.cookie_file }}
     - contents_pillar: hastack:secrets:rabbit_cookie
@@ -18,7 +18,7 @@ hastack-rabbitmq-cookie-file-managed:
     - require:
       - sls: hastack.rabbitmq.package
 
-hastack-rabbitmq-env-file-managed:
+hastack-rabbitmq-config-env-file-managed:
   file.managed:
     - name: {{ rabbit.config_dir }}/rabbitmq-env.conf
     - source: salt://hastack/rabbitmq/files/rabbitmq-env.conf.jinja
@@ -42,7 +42,7 @@ hastack-rabbitmq-config-file-managed:
     - require:
       - sls: hastack.rabbitmq.package
 
-hastack-rabbitmq-plugins-file-managed:
+hastack-rabbitmq-config-plugins-file-managed:
   file.managed:
     - name: {{ rabbit.config_dir }}/enabled_plugins
     - contents: {{ rabbit.enabled_plugins | json }}

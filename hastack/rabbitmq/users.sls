@@ -7,13 +7,13 @@
 include:
   - .cluster
 
-hastack-rabbitmq-vhost-present:
+hastack-rabbitmq-users-vhost-present:
   rabbitmq_vhost.present:
     - name: {{ rabbit.vhost }}
     - require:
       - sls: hastack.rabbitmq.cluster
 
-hastack-rabbitmq-openstack-user-present:
+hastack-rabbitmq-users-openstack-user-present:
   # Not rabbitmq_user.present: that puts the password on rabbitmqctl's
   # command line. This one reads it from pillar and hands it over on stdin.
   hastack_rabbitmq.user_present:
@@ -22,10 +22,10 @@ hastack-rabbitmq-openstack-user-present:
     - perms:
         {{ rabbit.vhost }}: ['.*', '.*', '.*']
     - require:
-      - rabbitmq_vhost: hastack-rabbitmq-vhost-present
+      - rabbitmq_vhost: hastack-rabbitmq-users-vhost-present
 
 # The well-known default account must not exist on a production broker.
-hastack-rabbitmq-guest-user-absent:
+hastack-rabbitmq-users-guest-user-absent:
   rabbitmq_user.absent:
     - name: guest
     - require:

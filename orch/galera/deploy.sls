@@ -9,8 +9,9 @@
   order; each step returns only when its node is Synced (the state polls with a
   deadline). A running member is left alone, so a re-run changes nothing.
 
-  hastack_galera.deploy_plan decides from live facts (does each member hold
-  grastate.dat, does MariaDB run there): a member runs, so the others join it;
+  hastack_galera_plan.deploy_plan (run here, on the master) decides from live
+  facts (does each member hold grastate.dat, does MariaDB run there) and returns
+  the steps with each member's pillar: a member runs, so the others join it;
   or no member holds state, so the first one bootstraps a new cluster (and
   even then the state does it only when no other member answers on the Galera
   port); or nothing can start safely (a full outage, a silent member), and the
@@ -26,7 +27,7 @@
                                             timeout=10, gather_job_timeout=10) %}
 {%-   set running = salt["saltutil.cmd"](tgt=db, tgt_type="list", fun="service.status",
                                          arg=[hastack.galera.service], timeout=10, gather_job_timeout=10) %}
-{%-   set plan = salt["hastack_galera.deploy_plan"](has_state, running, db) %}
+{%-   set plan = salt["hastack_galera_plan.deploy_plan"](has_state, running, db) %}
 {%-   if not plan.ok %}
 
 hastack-deploy-galera-refused:
@@ -38,18 +39,18 @@ hastack-deploy-galera-refused:
       - test: hastack-deploy-galera-done
 {%-   else %}
 {%-     set chain = namespace(id="test: hastack-deploy-galera-started") %}
-{%-     for member in db %}
+{%-     for step in plan.steps %}
 
-hastack-deploy-galera-{{ member }}-applied:
+hastack-deploy-galera-{{ step.minion }}-applied:
   salt.state:
-    - tgt: {{ member }}
+    - tgt: {{ step.minion }}
     - sls: hastack.galera
-    - pillar: {{ {"hastack": {"galera": {"bootstrap": member == plan.bootstrap}}} | json }}
+    - pillar: {{ step.pillar | json }}
     - require:
       - {{ chain.id }}
     - require_in:
       - test: hastack-deploy-galera-done
-{%-       set chain.id = "salt: hastack-deploy-galera-" ~ member ~ "-applied" %}
+{%-       set chain.id = "salt: hastack-deploy-galera-" ~ step.minion ~ "-applied" %}
 {%-     endfor %}
 {%-   endif %}
 {%- endif %}

@@ -4,10 +4,12 @@
   `salt-run state.orch hastack.galera.recover`: bring a fully stopped Galera
   cluster back without losing a committed transaction.
 
-  While rendering, every db member reports its position (hastack_galera.position:
-  grastate.dat, gvwstate.dat, and `mariadbd --wsrep-recover` when the seqno was
-  not recorded). The pure decision hastack_galera.choose (run on the master; it
-  needs no MariaDB there) picks the node with the highest committed seqno, or
+  Nothing is gathered unless the pillar is valid. While rendering, every db
+  member reports its position (hastack_galera.position with the pillar's
+  datadir and socket: grastate.dat, gvwstate.dat, and `mariadbd --wsrep-recover`
+  when the seqno was not recorded). The pure decision
+  hastack_galera_plan.recover_plan (run on the master; it needs no MariaDB
+  there) picks the node with the highest committed seqno, or
   refuses: a member that does not answer, different cluster UUIDs, an ambiguous
   position, a member still running. A refusal changes nothing: the run fails
   with the reason. Then the chosen node bootstraps and the others start one at
@@ -31,27 +33,15 @@ hastack-galera-recover-pillar-validated:
                                          kwarg={"datadir": hastack.galera.datadir,
                                                 "socket": hastack.galera.socket},
                                          timeout=10, gather_job_timeout=10) if db else {} %}
-{%- set decision = salt["hastack_galera.choose"](positions, db,
-                                                 allow_partial=options.allow_partial | to_bool,
-                                                 force=options.force or None) %}
-{%- set summary = [] %}
-{%- for member in db %}
-{%-   set entry = positions.get(member, {}).get("ret") if positions.get(member) is mapping else None %}
-{%-   if entry is mapping %}
-{%-     do summary.append(member ~ ": uuid " ~ entry.uuid ~ " seqno " ~ entry.seqno
-                          ~ " recovered " ~ entry.recovered_seqno ~ " safe_to_bootstrap "
-                          ~ entry.safe_to_bootstrap ~ " running " ~ entry.running) %}
-{%-   else %}
-{%-     do summary.append(member ~ ": no answer") %}
-{%-   endif %}
-{%- endfor %}
+{%- set decision = salt["hastack_galera_plan.recover_plan"](positions, db,
+                                                            allow_partial=options.allow_partial,
+                                                            force=options.force) %}
 
 {%- if not decision.ok %}
 
 hastack-galera-recover-refused:
   test.fail_without_changes:
-    - comment: {{ ("Galera recovery refused, nothing was changed: " ~ decision.reason
-                   ~ " Positions: " ~ summary | join("; ")) | json }}
+    - comment: {{ decision.comment | json }}
     - failhard: True
     - require:
       - hastack: hastack-galera-recover-pillar-validated
@@ -59,9 +49,7 @@ hastack-galera-recover-refused:
 
 hastack-galera-recover-decision:
   test.show_notification:
-    - text: {{ ("Bootstrapping " ~ decision.bootstrap ~ ": " ~ decision.reason
-                ~ " Then rejoining: " ~ (decision.order | join(", ") or "none")
-                ~ ". Positions: " ~ summary | join("; ")) | json }}
+    - text: {{ decision.comment | json }}
     - require:
       - hastack: hastack-galera-recover-pillar-validated
 

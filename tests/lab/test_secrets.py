@@ -190,7 +190,7 @@ def _search_tree(root, values, skip=lambda rel: False):
 def test_rotation_converges_in_one_apply_and_a_second_changes_nothing(rotation):
     assert not _failed(rotation["first"]), _failed(rotation["first"])
     assert sorted(_changed(rotation["first"], "hastack-haproxy-config-file-managed")) == ["ctl1", "ctl2", "ctl3"]
-    assert _changed(rotation["first"], "hastack-rabbitmq-openstack-user-present"), \
+    assert _changed(rotation["first"], "hastack-rabbitmq-users-openstack-user-present"), \
         "no mq host changed the openstack user's password"
     assert rotation["restart"].get("ctl3") is True, rotation["restart"]
     assert not _failed(rotation["second"]), _failed(rotation["second"])

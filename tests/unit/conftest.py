@@ -40,3 +40,15 @@ def _drain_salt_temp_log_handler():
     import salt._logging  # pylint: disable=import-outside-toplevel
 
     salt._logging.shutdown_temp_handler()
+
+
+def loader_functions(module):
+    """
+    ``{"<virtualname>.<function>": function}`` for the public functions of a
+    module loaded by path: what another module finds in ``__salt__``.
+    """
+    return {
+        f"{module.__virtualname__}.{name}": value
+        for name, value in vars(module).items()
+        if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
+    }

@@ -157,7 +157,7 @@ def show_sls(tmp_path_factory):
                     for arg in args:
                         if isinstance(arg, dict):
                             merged.update(arg)
-                    high[state_id] = {"function": function, "args": merged}
+                    high[state_id] = {"function": function, "args": merged, "sls": body.get("__sls__")}
         return high
 
     return _show

@@ -1,177 +1,48 @@
 """
-Unit tests of the Galera additions: the new helpers of _modules/hastack_galera.py
-(wait_synced, bootstrap of a brand-new cluster, grants parsing, loading on the
-master) and the decisions of _states/hastack_galera.py with a mocked __salt__.
+Unit tests of _states/hastack_galera.py with a fake ``__salt__``: when
+``running`` starts, joins, bootstraps or leaves a member alone, and that every
+state uses the configured socket. The loader dunders come from
+pytest-salt-factories' ``configure_loader_modules``.
 """
 
 import socket
 
 import pytest
-from conftest import load_salt_module
+from conftest import load_salt_module, loader_functions
 
-galera = load_salt_module("_modules", "hastack_galera")
-
-
-# ------------------------------------------------------------ module helpers
-def test_virtual_loads_on_a_master_without_binaries(monkeypatch):
-    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: None)
-    monkeypatch.setattr(galera, "__opts__", {"__role": "master"}, raising=False)
-    assert galera.__virtual__() == "hastack_galera"
-    monkeypatch.setattr(galera, "__opts__", {"__role": "minion"}, raising=False)
-    assert galera.__virtual__()[0] is False
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("plain", "'plain'"),
-    ("it's", "'it\\'s'"),
-    ("back\\slash", "'back\\\\slash'"),
-])
-def test_sql_quote(value, expected):
-    assert galera.sql_quote(value) == expected
-
-
-GRANTS = [
-    "GRANT USAGE ON *.* TO `nova`@`10.0.0.0/255.255.255.0` IDENTIFIED BY PASSWORD '*ABC'",
-    "GRANT ALL PRIVILEGES ON `nova`.* TO `nova`@`10.0.0.0/255.255.255.0`",
-    "GRANT SELECT, INSERT ON `nova_api`.* TO `nova`@`10.0.0.0/255.255.255.0`",
-    "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO `sst`@`localhost`",
-]
-
-
-def test_parse_grants():
-    grants = galera.parse_grants(GRANTS)
-    assert grants["nova.*"] == {"ALL PRIVILEGES"}
-    assert grants["nova_api.*"] == {"SELECT", "INSERT"}
-    assert grants["*.*"] == {"USAGE", "RELOAD", "PROCESS", "LOCK TABLES", "BINLOG MONITOR"}
-
-
-@pytest.mark.parametrize("target, wanted, missing", [
-    ("nova.*", ["ALL PRIVILEGES"], []),
-    ("nova.*", ["SELECT"], []),
-    ("nova_api.*", ["ALL PRIVILEGES"], ["ALL PRIVILEGES"]),
-    ("nova_api.*", ["select", "UPDATE"], ["UPDATE"]),
-    ("nova_cell0.*", ["ALL PRIVILEGES"], ["ALL PRIVILEGES"]),
-    ("*.*", ["RELOAD", "PROCESS", "LOCK TABLES", "BINLOG MONITOR"], []),
-])
-def test_grants_missing(target, wanted, missing):
-    assert galera.grants_missing(GRANTS, target, wanted) == missing
-
-
-SYNCED = "wsrep_local_state\t4\nwsrep_ready\tON\nwsrep_cluster_status\tPrimary\nwsrep_cluster_size\t3\n"
-JOINER = "wsrep_local_state\t1\nwsrep_local_state_comment\tJoining\nwsrep_ready\tOFF\nwsrep_cluster_status\tPrimary\n"
-
-
-class Script(dict):
-    """__salt__ stand-in whose mariadb client answers from a list, one reply per call."""
-
-    def __init__(self, replies, running=True):
-        super().__init__()
-        self.replies = list(replies)
-        self.calls = []
-        self.running = running
-        self["cmd.run_all"] = self.run_all
-        self["file.file_exists"] = lambda path: False
-
-    def run_all(self, cmd, **kwargs):
-        self.calls.append(cmd)
-        name = cmd[0].rsplit("/", 1)[-1]
-        if name == "pgrep":
-            return {"retcode": 0 if self.running else 1, "stdout": "", "stderr": ""}
-        if name == "mariadb":
-            reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-            return dict({"stdout": "", "stderr": ""}, **reply)
-        return {"retcode": 0, "stdout": "started", "stderr": ""}
-
-
-@pytest.fixture
-def fake_module(monkeypatch):
-    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(galera.salt.utils.systemd, "booted", lambda context=None: False)
-    monkeypatch.setattr(galera.time, "sleep", lambda seconds: None)
-
-    def install(replies, running=True):
-        fake = Script(replies, running)
-        monkeypatch.setattr(galera, "__salt__", fake, raising=False)
-        monkeypatch.setattr(galera, "__context__", {}, raising=False)
-        return fake
-
-    return install
-
-
-def test_wait_synced_polls_until_synced(fake_module):
-    fake = fake_module([{"retcode": 1, "stderr": "no socket"}, {"retcode": 0, "stdout": JOINER},
-                        {"retcode": 0, "stdout": SYNCED}])
-    result = galera.wait_synced(timeout=30)
-    assert result["result"] is True and "cluster size 3" in result["comment"]
-    assert sum(1 for c in fake.calls if c[0].endswith("mariadb")) == 3
-
-
-def test_wait_synced_gives_up_at_the_deadline(fake_module, monkeypatch):
-    fake_module([{"retcode": 0, "stdout": JOINER}])
-    clock = iter(range(0, 1000, 10))
-    monkeypatch.setattr(galera.time, "monotonic", lambda: next(clock))
-    result = galera.wait_synced(timeout=30)
-    assert result["result"] is False
-    assert "not Synced after 30s" in result["comment"] and "Joining" in result["comment"]
-
-
-def test_bootstrap_of_a_new_cluster_needs_no_grastate(fake_module):
-    fake = fake_module([{"retcode": 0}], running=False)
-    assert galera.bootstrap()["result"] is False  # recovery needs a recorded state
-    result = galera.bootstrap(new_cluster=True)
-    assert result["result"] is True
-    assert fake.calls[-1] == ["/etc/init.d/mariadb", "bootstrap"]
-
-
-GRASTATE_CRASHED = "version: 2.1\nuuid: 6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f\nseqno: -1\nsafe_to_bootstrap: 0\n"
-RECOVERED = "[Note] WSREP: Recovered position: 6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f:4711\n"
-
-
-def test_position_after_a_reboot_creates_the_socket_dir_before_recovering(fake_module, tmp_path):
-    """A rebooted host has an empty /run: --wsrep-recover aborts without the socket's dir."""
-    fake = fake_module([{"retcode": 0}], running=False)
-    events = []
-    socket_path = tmp_path / "run" / "mysqld" / "mysqld.sock"
-    fake["file.file_exists"] = lambda path: path.endswith("grastate.dat")
-    fake["file.read"] = lambda path: GRASTATE_CRASHED
-    fake["file.mkdir"] = lambda path, **kw: events.append(("mkdir", path, kw))
-
-    def run_all(cmd, **kwargs):
-        if "--wsrep-recover" in cmd:
-            events.append(("recover", cmd[0]))
-            return {"retcode": 0, "stdout": "", "stderr": RECOVERED}
-        return Script.run_all(fake, cmd, **kwargs)
-    fake["cmd.run_all"] = run_all
-
-    pos = galera.position(datadir="/var/lib/mysql", socket=str(socket_path))
-    assert pos["recovered_seqno"] == 4711 and pos["errors"] == []
-    assert [e[0] for e in events] == ["mkdir", "recover"]
-    assert events[0][1] == str(socket_path.parent)
-    assert events[0][2] == {"user": "mysql", "group": "root", "mode": "0755"}
-    # An existing directory is left alone.
-    socket_path.parent.mkdir(parents=True)
-    events.clear()
-    galera.position(socket=str(socket_path))
-    assert [e[0] for e in events] == ["recover"]
-
-
-# ------------------------------------------------------------- the state
 states = load_salt_module("_states", "hastack_galera")
+sql = load_salt_module("_modules", "hastack_galera_sql")
 
 
 class StateSalt(dict):
-    def __init__(self, running, status=None, synced=True):
+    def __init__(self):
         super().__init__()
         self.calls = []
-        self["hastack_galera.is_running"] = lambda: running
-        self["hastack_galera.status"] = lambda: status or {}
-        self["hastack_galera.wait_synced"] = lambda timeout: {
-            "result": synced, "comment": "Synced." if synced else "not Synced."}
-        self["hastack_galera.bootstrap"] = self._record("bootstrap", {"result": True, "changes": {}})
+        self.sockets = []
+        self.running = False
+        self.status = {}
+        self.synced = True
+        self["hastack_galera.is_running"] = lambda: self.running
+        self["hastack_galera.status"] = self._status
+        self["hastack_galera.wait_synced"] = self._wait_synced
+        self["hastack_galera.bootstrap"] = self._bootstrap
         self["service.start"] = self._record("start", True)
         self["service.stop"] = self._record("stop", True)
         self["service.enabled"] = lambda name: True
         self["service.enable"] = self._record("enable", True)
+
+    def _status(self, socket):
+        self.sockets.append(("status", socket))
+        return self.status
+
+    def _wait_synced(self, timeout, socket):
+        self.sockets.append(("wait_synced", socket))
+        return {"result": self.synced, "comment": "Synced." if self.synced else "not Synced."}
+
+    def _bootstrap(self, datadir, new_cluster, socket):
+        self.calls.append("bootstrap")
+        self.sockets.append(("bootstrap", socket))
+        return {"result": True, "changes": {}}
 
     def _record(self, what, value):
         def call(*args, **kwargs):
@@ -181,13 +52,27 @@ class StateSalt(dict):
 
 
 @pytest.fixture
-def state_env(monkeypatch):
+def fake_salt():
+    return StateSalt()
+
+
+@pytest.fixture
+def opts():
+    return {"test": False}
+
+
+@pytest.fixture
+def configure_loader_modules(fake_salt, opts):
+    return {states: {"__salt__": fake_salt, "__opts__": opts}}
+
+
+@pytest.fixture
+def state_env(fake_salt, opts, monkeypatch):
     def install(running, status=None, synced=True, reachable=(), test=False):
-        fake = StateSalt(running, status, synced)
-        monkeypatch.setattr(states, "__salt__", fake, raising=False)
-        monkeypatch.setattr(states, "__opts__", {"test": test}, raising=False)
+        fake_salt.running, fake_salt.status, fake_salt.synced = running, status or {}, synced
+        opts["test"] = test
         monkeypatch.setattr(states, "_reachable", lambda peers, port: [p for p in peers if p in reachable])
-        return fake
+        return fake_salt
 
     return install
 
@@ -249,3 +134,108 @@ def test_reachable_checks_tcp():
         port = server.getsockname()[1]
         assert states._reachable(["127.0.0.1"], port) == ["127.0.0.1"]
     assert states._reachable(["127.0.0.1"], port, timeout=0.2) == []
+
+
+def test_running_reads_the_status_through_the_configured_socket(state_env):
+    fake = state_env(running=True, status=dict(PRIMARY, wsrep_cluster_status="non-Primary"))
+    states.running("mariadb", peers=["p1"], socket="/srv/db.sock")
+    fake.running = False
+    state_env(running=False)
+    states.running("mariadb", peers=["p1"], bootstrap=True, socket="/srv/db.sock")
+    assert [what for what, _ in fake.sockets] == ["status", "wait_synced", "bootstrap", "wait_synced"]
+    assert {path for _, path in fake.sockets} == {"/srv/db.sock"}
+
+
+# ------------------------------------------------- accounts and databases
+class Server:
+    """hastack_galera_sql.query stand-in: records (sql, socket), answers by statement."""
+
+    def __init__(self):
+        self.sent = []
+        self.answers = {}
+
+    def __call__(self, statement, socket):
+        self.sent.append((statement, socket))
+        for prefix, rows in self.answers.items():
+            if statement.startswith(prefix):
+                return rows
+        return []
+
+
+@pytest.fixture
+def server(fake_salt):
+    server = Server()
+    fake_salt.update(loader_functions(sql))
+    fake_salt["hastack_galera_sql.query"] = server
+    return server
+
+
+def test_account_states_use_the_configured_socket(server):
+    server.answers = {"SHOW GRANTS": [["GRANT USAGE ON *.* TO `nova`@`%`"]]}
+    sock = "/srv/db/mysqld.sock"
+    results = [
+        states.database_present("nova", socket=sock),
+        states.database_absent("test", socket=sock),
+        states.user_present("nova", "%", password="pw-0123456789abcdef", socket=sock),
+        states.grants_present("g", "nova", "%", ["ALL PRIVILEGES"], database="nova.*", socket=sock),
+    ]
+    assert all(r["result"] is True for r in results), results
+    assert server.sent and {path for _, path in server.sent} == {sock}
+    # database_present and user_present and grants_present changed something.
+    assert [bool(r["changes"]) for r in results] == [True, False, True, True]
+
+
+def test_account_state_fails_with_the_client_error(server, fake_salt):
+    def broken(statement, socket):
+        raise sql.CommandExecutionError(f"SQL failed: ERROR 2002 (HY000): Can't connect through {socket}")
+    fake_salt["hastack_galera_sql.query"] = broken
+    ret = states.database_present("nova", socket="/nowhere.sock")
+    assert ret["result"] is False and "/nowhere.sock" in ret["comment"]
+
+
+def test_account_states_honour_test_mode(server, opts):
+    opts["test"] = True
+    ret = states.database_present("nova")
+    assert ret["result"] is None and ret["changes"] == {"nova": "present"}
+    assert all(statement.startswith("SELECT") for statement, _ in server.sent)
+
+
+def test_accounts_absent_drops_anonymous_and_remote_root(server, opts):
+    server.answers = {"SELECT User, Host": [["", "localhost"], ["root", "%"]]}
+    opts["test"] = True
+    ret = states.accounts_absent("anon", keep_root=["localhost"], socket="/s.sock")
+    assert ret["result"] is None and ret["changes"] == {"dropped": ["<anonymous>@localhost", "root@%"]}
+    assert not [s for s, _ in server.sent if s.startswith("DROP")]
+    opts["test"] = False
+    ret = states.accounts_absent("anon", keep_root=["localhost"], socket="/s.sock")
+    assert ret["result"] is True
+    assert server.sent[-1] == ("DROP USER ''@'localhost'; DROP USER 'root'@'%'", "/s.sock")
+    assert "Host NOT IN ('localhost')" in server.sent[0][0]
+
+
+def test_accounts_absent_changes_nothing_when_clean(server):
+    ret = states.accounts_absent("anon")
+    assert ret["result"] is True and ret["changes"] == {}
+    assert len(server.sent) == 1
+
+
+# ------------------------------------------------------------------ secrets
+SECRET = "s3cr3t-pass-0123456789"
+
+
+def test_native_password_hash_matches_mariadbs_password_function():
+    # SELECT PASSWORD('password') on MariaDB 10.11.
+    assert states._native_password_hash("password") == "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_user_present_sends_only_the_hash(server, exists):
+    """A clear-text password in CREATE/ALTER USER would be replicated and kept in gcache."""
+    server.answers = {"SELECT": [["1" if exists else "0", "0"]]}
+    ret = states.user_present("keystone", "10.0.0.0/255.255.255.0", password=SECRET)
+    assert ret["result"] is True and ret["changes"]
+    sent = [statement for statement, _ in server.sent]
+    assert len(sent) == 2 and all(SECRET not in statement for statement in sent)
+    assert sent[1].startswith("ALTER USER" if exists else "CREATE USER")
+    assert "IDENTIFIED BY PASSWORD '*" in sent[1]
+    assert SECRET not in repr(ret)

@@ -128,29 +128,8 @@ def test_missing_pillar_password_fails_naming_the_key_only(user_state):
 
 
 # ---------------------------------------------------------------- Galera
-def test_native_password_hash_matches_mariadbs_password_function():
-    states = load_salt_module("_states", "hastack_galera")
-    # SELECT PASSWORD('password') on MariaDB 10.11.
-    assert states._native_password_hash("password") == "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
-
-
-@pytest.mark.parametrize("exists", [True, False])
-def test_galera_user_present_sends_only_the_hash(monkeypatch, exists):
-    states = load_salt_module("_states", "hastack_galera")
-    module = load_salt_module("_modules", "hastack_galera")
-    sent = []
-
-    def query(sql):
-        sent.append(sql)
-        return [["1" if exists else "0", "0"]] if sql.startswith("SELECT") else []
-    monkeypatch.setattr(states, "__salt__", {"hastack_galera.query": query,
-                                             "hastack_galera.sql_quote": module.sql_quote}, raising=False)
-    monkeypatch.setattr(states, "__opts__", {"test": False}, raising=False)
-    ret = states.user_present("keystone", "10.0.0.0/255.255.255.0", password=SECRET)
-    assert ret["result"] is True and ret["changes"]
-    assert len(sent) == 2 and all(SECRET not in sql for sql in sent)
-    assert "IDENTIFIED BY PASSWORD '*" in sent[1]
-    assert SECRET not in repr(ret)
+# The Galera account states' secret handling is tested in test_galera_states.py
+# (hash only on the wire), with the other Galera state tests.
 
 
 # ----------------------------------------------------------- keepalived

@@ -1,12 +1,13 @@
 """
-Unit tests of _modules/hastack_galera.py: the parsers, the full-outage
-bootstrap decision, and the Salt-facing functions with a mocked ``__salt__``.
+Unit tests of _modules/hastack_galera_plan.py: the parsers, the full-outage
+bootstrap decision and the sentences of hastack.galera.recover, and the plan of
+a first deployment. Pure functions: no loader dunders, no binaries.
 """
 
 import pytest
 from conftest import load_salt_module
 
-galera = load_salt_module("_modules", "hastack_galera")
+plan = load_salt_module("_modules", "hastack_galera_plan")
 
 U1 = "6f5a3c7e-1c2b-11ef-8a6f-2e1f3c4d5e6f"
 U2 = "0b7d9e21-2a3c-11ef-9b1d-4e5f6a7b8c9d"
@@ -145,7 +146,7 @@ DECISIONS = [
     ids=[case[0] for case in DECISIONS],
 )
 def test_choose_bootstrap(positions, members, kwargs, ok, bootstrap, order, words):
-    result = galera.choose_bootstrap(positions, members, **kwargs)
+    result = plan.choose_bootstrap(positions, members, **kwargs)
     assert result["ok"] is ok, result["reason"]
     assert result["bootstrap"] == bootstrap
     assert result["order"] == order
@@ -159,7 +160,7 @@ def test_choose_does_not_mutate_inputs():
     positions = {"a": pos(10), "b": pos(12), "c": pos(11)}
     members = list(ABC)
     snapshot = repr((positions, members))
-    galera.choose_bootstrap(positions, members)
+    plan.choose_bootstrap(positions, members)
     assert repr((positions, members)) == snapshot
 
 
@@ -169,7 +170,7 @@ def test_choose_does_not_mutate_inputs():
 
 def test_choose_unwraps_salt_function_return():
     raw = {"ret": {"a": pos(10), "b": pos(12), "c": pos(11)}}
-    result = galera.choose(raw, "a, b,c")
+    result = plan.choose(raw, "a, b,c")
     assert (result["ok"], result["bootstrap"]) == (True, "b")
 
 
@@ -179,8 +180,8 @@ def test_choose_unwraps_per_minion_ret_and_treats_strings_as_no_answer():
         "b": {"ret": pos(12), "retcode": 0},
         "c": "Minion did not return. [No response]",
     }
-    assert not galera.choose(raw, ABC)["ok"]
-    result = galera.choose(raw, ABC, allow_partial=True)
+    assert not plan.choose(raw, ABC)["ok"]
+    result = plan.choose(raw, ABC, allow_partial=True)
     assert (result["ok"], result["bootstrap"]) == (True, "b")
 
 
@@ -212,7 +213,7 @@ safe_to_bootstrap: 0
     ("", {"version": None, "uuid": None, "seqno": -1, "safe_to_bootstrap": 0}),
 ], ids=["clean", "crashed", "garbled-seqno", "empty"])
 def test_parse_grastate(text, expected):
-    assert galera.parse_grastate(text) == expected
+    assert plan.parse_grastate(text) == expected
 
 
 GVWSTATE = """my_uuid: d3124bc8-1605-11e4-aa3d-ab44303c044a
@@ -227,7 +228,7 @@ member: d3124bc8-1605-11e4-aa3d-ab44303c044a 1
 
 
 def test_parse_gvwstate():
-    view = galera.parse_gvwstate(GVWSTATE)
+    view = plan.parse_gvwstate(GVWSTATE)
     assert view["my_uuid"] == "d3124bc8-1605-11e4-aa3d-ab44303c044a"
     assert (view["view_type"], view["view_uuid"], view["view_seq"]) == (
         3, "0dae1307-1606-11e4-aa94-5255b1455aa0", 12)
@@ -241,7 +242,7 @@ def test_parse_gvwstate():
 
 @pytest.mark.parametrize("text", [None, "", "# nothing\n"])
 def test_parse_gvwstate_absent(text):
-    assert galera.parse_gvwstate(text) is None
+    assert plan.parse_gvwstate(text) is None
 
 
 DIGIT_UUID = "12345678-1234-1234-1234-123456789012"
@@ -278,184 +279,7 @@ RECOVER_LOG = f"""\
 ], ids=["simple", "gtid-suffix", "digit-uuid", "digit-uuid-negative", "noisy-log",
         "last-wins", "nil", "skipped", "from-storage-only", "empty", "none"])
 def test_parse_wsrep_recover(text, expected):
-    assert galera.parse_wsrep_recover(text) == expected
-
-
-# --------------------------------------------------------------------------
-# Salt-facing functions with a mocked __salt__
-# --------------------------------------------------------------------------
-
-STATUS_SYNCED = (
-    "wsrep_cluster_size\t3\n"
-    "wsrep_cluster_state_uuid\t" + U1 + "\n"
-    "wsrep_cluster_status\tPrimary\n"
-    "wsrep_incoming_addresses\t10.0.0.11:3306,10.0.0.12:3306,10.0.0.13:3306\n"
-    "wsrep_local_state\t4\n"
-    "wsrep_local_state_comment\tSynced\n"
-    "wsrep_ready\tON\n"
-)
-
-
-class FakeSalt(dict):
-    """__salt__ stand-in: cmd.run_all answers by the program's full path or name."""
-
-    def __init__(self, replies, files=None):
-        super().__init__()
-        self.calls = []
-        self.replies = replies
-        self.files = files or {}
-        self["cmd.run_all"] = self.run_all
-        self["file.file_exists"] = lambda path: path in self.files
-        self["file.read"] = lambda path: self.files[path]
-        self["file.replace"] = self.replace
-
-    def run_all(self, cmd, **kwargs):
-        self.calls.append(cmd)
-        reply = self.replies.get(cmd[0]) or self.replies.get(
-            cmd[0].rsplit("/", 1)[-1], {"retcode": 127, "stderr": "not found"})
-        return dict({"stdout": "", "stderr": ""}, **reply)
-
-    def replace(self, path, **kwargs):
-        self.calls.append(["file.replace", path, kwargs])
-        return "diff"
-
-
-@pytest.fixture
-def salt_env(monkeypatch):
-    """Install a FakeSalt into the module; binaries 'exist' under /usr/bin."""
-    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(galera.salt.utils.systemd, "booted", lambda context=None: False)
-
-    def install(replies, files=None):
-        fake = FakeSalt(replies, files)
-        monkeypatch.setattr(galera, "__salt__", fake, raising=False)
-        monkeypatch.setattr(galera, "__context__", {}, raising=False)
-        return fake
-
-    return install
-
-
-def test_status_parses_tab_separated_rows(salt_env):
-    fake = salt_env({"mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}})
-    status = galera.status()
-    assert status["wsrep_cluster_size"] == "3"
-    assert status["wsrep_incoming_addresses"] == "10.0.0.11:3306,10.0.0.12:3306,10.0.0.13:3306"
-    assert fake.calls[0] == ["/usr/bin/mariadb", "-N", "-B", "-e",
-                             "SHOW GLOBAL STATUS LIKE 'wsrep_%'"]
-
-
-def test_status_raises_when_server_is_down(salt_env):
-    salt_env({"mariadb": {"retcode": 1, "stderr": "ERROR 2002 (HY000): Can't connect"}})
-    with pytest.raises(galera.CommandExecutionError, match="2002"):
-        galera.status()
-
-
-@pytest.mark.parametrize("replace, synced", [
-    ({}, True),
-    ({"wsrep_local_state": "2"}, False),               # Donor/Desynced
-    ({"wsrep_ready": "OFF"}, False),
-    ({"wsrep_cluster_status": "non-Primary"}, False),
-], ids=["synced", "donor", "not-ready", "non-primary"])
-def test_is_synced(salt_env, replace, synced):
-    rows = dict(line.split("\t") for line in STATUS_SYNCED.splitlines())
-    rows.update(replace)
-    text = "".join(f"{k}\t{v}\n" for k, v in rows.items())
-    salt_env({"mariadb": {"retcode": 0, "stdout": text}})
-    assert galera.is_synced() is synced
-
-
-def test_is_synced_false_when_server_is_down(salt_env):
-    salt_env({"mariadb": {"retcode": 1, "stderr": "Can't connect"}})
-    assert galera.is_synced() is False
-
-
-def test_position_clean_shutdown_does_not_run_recovery(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 1}},
-                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CLEAN})
-    result = galera.position()
-    assert (result["uuid"], result["seqno"], result["safe_to_bootstrap"]) == (U1, 1234, 1)
-    assert result["running"] is False and result["gvwstate"] is None
-    assert not any("--wsrep-recover" in call for call in fake.calls)
-
-
-def test_position_after_crash_runs_wsrep_recover(salt_env):
-    fake = salt_env(
-        {"pgrep": {"retcode": 1}, "mariadbd": {"retcode": 0, "stderr": RECOVER_LOG}},
-        files={"/data/grastate.dat": GRASTATE_CRASHED, "/data/gvwstate.dat": GVWSTATE},
-    )
-    result = galera.position(datadir="/data")
-    assert (result["seqno"], result["recovered_uuid"], result["recovered_seqno"]) == (-1, U1, 1234)
-    assert result["gvwstate"]["view_seq"] == 12
-    recover = next(call for call in fake.calls if "--wsrep-recover" in call)
-    assert "--user=mysql" in recover and "--datadir=/data" in recover
-    assert result["errors"] == []
-    # The decision uses the recovered seqno.
-    choice = galera.choose_bootstrap({"a": result, "b": pos(1000)}, ["a", "b"])
-    assert choice["bootstrap"] == "a"
-
-
-def test_position_recovery_without_a_position_reports_an_error(salt_env):
-    salt_env({"pgrep": {"retcode": 1}, "mariadbd": {"retcode": 1, "stderr": "[ERROR] Aborting"}},
-             files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    result = galera.position()
-    assert result["recovered_seqno"] is None
-    assert "no position" in result["errors"][0]
-    assert not galera.choose_bootstrap({"a": result}, ["a"])["ok"]
-
-
-def test_position_of_running_node_reads_live_status(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 0, "stdout": "4242"},
-                     "mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}},
-                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    result = galera.position()
-    assert (result["running"], result["cluster_status"]) == (True, "Primary")
-    assert not any("--wsrep-recover" in call for call in fake.calls)
-
-
-def test_bootstrap_sets_safe_flag_then_runs_init_script(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 1}, "/etc/init.d/mariadb": {"retcode": 0, "stdout": "ok"}},
-                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    result = galera.bootstrap()
-    assert result["result"] is True
-    replace = next(call for call in fake.calls if call[0] == "file.replace")
-    assert replace[1] == "/var/lib/mysql/grastate.dat"
-    assert replace[2]["repl"] == "safe_to_bootstrap: 1"
-    assert fake.calls[-1] == ["/etc/init.d/mariadb", "bootstrap"]
-    # The flag is written before the server starts.
-    assert fake.calls.index(replace) < len(fake.calls) - 1
-
-
-def test_bootstrap_uses_galera_new_cluster_under_systemd(salt_env, monkeypatch):
-    fake = salt_env({"pgrep": {"retcode": 1}, "galera_new_cluster": {"retcode": 0}},
-                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    monkeypatch.setattr(galera.salt.utils.systemd, "booted", lambda context=None: True)
-    assert galera.bootstrap()["result"] is True
-    assert fake.calls[-1] == ["/usr/bin/galera_new_cluster"]
-
-
-def test_bootstrap_does_nothing_when_running(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 0},
-                     "mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}},
-                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    result = galera.bootstrap()
-    assert result["changes"] == {} and "already running" in result["comment"]
-    assert not any(call[0] in ("file.replace", "/etc/init.d/mariadb") for call in fake.calls)
-
-
-def test_bootstrap_reports_init_script_failure(salt_env):
-    salt_env({"pgrep": {"retcode": 1}, "/etc/init.d/mariadb": {"retcode": 1, "stderr": "failed"}},
-             files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
-    result = galera.bootstrap()
-    assert result["result"] is False and "rc 1" in result["comment"]
-
-
-def test_virtual_needs_a_client(monkeypatch):
-    monkeypatch.setattr(galera.salt.utils.path, "which", lambda name: None)
-    assert galera.__virtual__() == (
-        False, "hastack_galera: mariadb/mysql client binaries not found")
-    monkeypatch.setattr(galera.salt.utils.path, "which",
-                        lambda name: "/usr/bin/mysql" if name == "mysql" else None)
-    assert galera.__virtual__() == "hastack_galera"
+    assert plan.parse_wsrep_recover(text) == expected
 
 
 # --------------------------------------------------------------------------
@@ -494,12 +318,80 @@ DEPLOY_CASES = [
                          [c[1:] for c in DEPLOY_CASES], ids=[c[0] for c in DEPLOY_CASES])
 def test_deploy_plan(has_state, running, ok, bootstrap, words):
     for shape in (lambda d: d, cmd_ret):  # plain mappings and saltutil.cmd returns
-        plan = galera.deploy_plan(shape(has_state), shape(running), ABC)
-        assert (plan["ok"], plan["bootstrap"]) == (ok, bootstrap), plan
+        result = plan.deploy_plan(shape(has_state), shape(running), ABC)
+        assert (result["ok"], result["bootstrap"]) == (ok, bootstrap), result
         for word in words:
-            assert word in plan["reason"], (word, plan["reason"])
+            assert word in result["reason"], (word, result["reason"])
 
 
 def test_deploy_plan_without_members_does_nothing():
-    assert galera.deploy_plan({}, {}, []) == {
-        "ok": True, "bootstrap": None, "reason": "There are no db members."}
+    assert plan.deploy_plan({}, {}, []) == {
+        "ok": True, "bootstrap": None, "reason": "There are no db members.", "steps": []}
+
+
+def test_deploy_plan_steps_carry_each_members_pillar():
+    fresh = plan.deploy_plan(cmd_ret({"a": False, "b": False, "c": False}),
+                             cmd_ret({"a": False, "b": False, "c": False}), ABC)
+    assert fresh["steps"] == [
+        {"minion": "a", "pillar": {"hastack": {"galera": {"bootstrap": True}}}},
+        {"minion": "b", "pillar": {"hastack": {"galera": {"bootstrap": False}}}},
+        {"minion": "c", "pillar": {"hastack": {"galera": {"bootstrap": False}}}},
+    ]
+    # A running member: everyone joins, nobody bootstraps.
+    joining = plan.deploy_plan({"a": True, "b": True, "c": True}, {"a": False, "b": True, "c": False}, ABC)
+    assert [s["minion"] for s in joining["steps"]] == ABC
+    assert not any(s["pillar"]["hastack"]["galera"]["bootstrap"] for s in joining["steps"])
+    # A refusal has no step to render.
+    outage = plan.deploy_plan({"a": True, "b": True, "c": True}, {"a": False, "b": False, "c": False}, ABC)
+    assert outage["ok"] is False and outage["steps"] == []
+
+
+def test_virtual_loads_anywhere():
+    # No binary, no __opts__ role check: the master loads it as it is.
+    assert plan.__virtual__() == "hastack_galera_plan"
+    assert not hasattr(plan, "__opts__")
+
+
+# --------------------------------------------------------------------------
+# recover_plan: the decision and the sentences hastack.galera.recover renders.
+# --------------------------------------------------------------------------
+def test_recover_plan_comment_names_the_choice_the_order_and_the_positions():
+    raw = cmd_ret({"a": pos(10), "b": pos(12, safe=1), "c": pos(recovered=11, running=False)})
+    result = plan.recover_plan(raw, ABC)
+    assert (result["ok"], result["bootstrap"], result["order"]) == (True, "b", ["c", "a"])
+    assert result["comment"].startswith(f"Bootstrapping b: {result['reason']} Then rejoining: c, a. ")
+    assert result["summary"] == [
+        f"a: uuid {U1} seqno 10 recovered None safe_to_bootstrap 0 running None",
+        f"b: uuid {U1} seqno 12 recovered None safe_to_bootstrap 1 running None",
+        f"c: uuid {U1} seqno -1 recovered 11 safe_to_bootstrap 0 running False",
+    ]
+    assert result["comment"].endswith("Positions: " + "; ".join(result["summary"]))
+
+
+def test_recover_plan_refusal_says_nothing_changed_and_lists_silent_members():
+    raw = {"a": {"ret": pos(10), "retcode": 0}, "b": {"ret": pos(12), "retcode": 0},
+           "c": "Minion did not return. [No response]"}
+    result = plan.recover_plan(raw, ABC)
+    assert result["ok"] is False and result["bootstrap"] is None
+    assert result["comment"].startswith("Galera recovery refused, nothing was changed: c did not answer")
+    assert result["summary"][-1] == "c: no answer"
+
+
+def test_recover_plan_with_only_the_bootstrap_node_rejoins_none():
+    result = plan.recover_plan(cmd_ret({"a": pos(10)}), ["a"])
+    assert "Then rejoining: none." in result["comment"]
+
+
+@pytest.mark.parametrize("allow_partial, ok", [
+    (True, True), ("True", True), ("true", True), (1, True),
+    (False, False), ("False", False), ("", False), (None, False), (0, False),
+])
+def test_recover_plan_reads_pillar_spellings_of_allow_partial(allow_partial, ok):
+    raw = cmd_ret({"a": pos(10), "b": pos(12)})  # c is silent
+    assert plan.recover_plan(raw, ABC, allow_partial=allow_partial)["ok"] is ok
+
+
+@pytest.mark.parametrize("force, bootstrap", [("", "b"), (None, "b"), ("a", "a")])
+def test_recover_plan_empty_force_means_none(force, bootstrap):
+    raw = cmd_ret({"a": pos(10), "b": pos(12), "c": pos(11)})
+    assert plan.recover_plan(raw, "a,b,c", force=force)["bootstrap"] == bootstrap

@@ -5,7 +5,7 @@
 # to a file, for debugging a pillar. Secrets are masked (hastack.mapdata).
 {%- set dump = {"values": salt["hastack.mapdata"]()} %}
 
-hastack-mapdata-dump-file-managed:
+hastack-_mapdata-dump-file-managed:
   file.managed:
     - name: /var/cache/hastack/mapdata.yaml
     - makedirs: True

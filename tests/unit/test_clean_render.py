@@ -40,9 +40,10 @@ def clean(show_sls):  # noqa: F811
 
 def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     high = clean(CONVERGED, "ctl3")
-    assert sls_order(high) == ["hastack.validate", "hastack.memcached.clean", "hastack.rabbitmq.clean",
-                               "hastack.galera.clean", "hastack.keepalived.clean",
-                               "hastack.haproxy.clean", "hastack.common.clean"]
+    # The reverse of the deploy order: galera, haproxy, keepalived, memcached, rabbitmq.
+    assert sls_order(high) == ["hastack.validate", "hastack.rabbitmq.clean", "hastack.memcached.clean",
+                               "hastack.keepalived.clean", "hastack.haproxy.clean",
+                               "hastack.galera.clean", "hastack.common.clean"]
     functions = {sid: body["function"] for sid, body in high.items()}
     # Services stop, configs go; nothing else by default.
     assert "pkg" not in functions.values()

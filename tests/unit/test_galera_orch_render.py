@@ -181,8 +181,11 @@ def test_deploy_bootstraps_the_first_member_of_a_new_cluster(orch):
     assert list(steps) == [f"hastack-deploy-galera-{m}-applied" for m in ("ctl1", "ctl2", "ctl3")]
     assert [s["args"]["pillar"]["hastack"]["galera"]["bootstrap"] for s in steps.values()] == [
         True, False, False]
+    # Between the tier's markers of hastack.deploy.
     assert steps["hastack-deploy-galera-ctl1-applied"]["args"]["require"] == [
-        {"salt": "hastack-deploy-common-applied"}]
+        {"test": "hastack-deploy-galera-started"}]
+    assert steps["hastack-deploy-galera-ctl1-applied"]["args"]["require_in"] == [
+        {"test": "hastack-deploy-galera-done"}]
     assert steps["hastack-deploy-galera-ctl3-applied"]["args"]["require"] == [
         {"salt": "hastack-deploy-galera-ctl2-applied"}]
 

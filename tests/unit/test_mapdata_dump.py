@@ -26,7 +26,7 @@ def test_mapdata_dump_matches_the_reviewed_file(render, name, layout, minion):
     pillar = {"hastack": dict(copy.deepcopy(layout), secrets=SECRETS)}
     result = render.caller(minion, "Debian").cmd("state.show_sls", "hastack._mapdata", pillar=pillar)
     assert isinstance(result, dict), result
-    args = result["hastack-mapdata-dump-file-managed"]["file"]
+    args = result["hastack-_mapdata-dump-file-managed"]["file"]
     dump = next(arg["context"] for arg in args if isinstance(arg, dict) and "context" in arg)["dump"]
     text = salt.utils.yaml.safe_dump(dump, default_flow_style=False)
     # Secrets are masked, also inside what is built from them.

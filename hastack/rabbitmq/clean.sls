@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Removes RabbitMQ from a host that lost the mq role. Forget the node from the
-# cluster first: salt-run state.orch orch.rabbitmq.forget pillar='{"node": "<id>"}'
+# cluster first: salt-run state.orch hastack.rabbitmq.forget pillar='{"node": "<id>"}'
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
 hastack-rabbitmq-service-clean-dead:

@@ -213,11 +213,12 @@ def state_transfer(log_text):
         salt '*' hastack_rolling.state_transfer "$(tail -n 200 /var/log/mysql/error.log)"
     """
     text = log_text or ""
-    # The joiner prepares an SST script on every join, also when it then gets
-    # IST; only "SST received" says a full copy arrived.
-    if re.search(r"SST received", text):
+    # The SST scripts end with "<method> SST|IST completed on joiner". Galera
+    # itself logs "SST received" also when the script only bypassed to IST,
+    # so that line proves nothing.
+    if re.search(r"\bSST completed on joiner", text):
         return "SST"
-    if re.search(r"IST received", text):
+    if re.search(r"\bIST completed on joiner|IST received", text):
         return "IST"
     return "none"
 

@@ -66,9 +66,18 @@ def test_no_members_is_refused():
 
 
 def test_state_transfer_from_the_log():
-    assert rolling.state_transfer("WSREP: Running: 'wsrep_sst_mariabackup --role 'joiner'\n"
-                                  "WSREP: IST received: 1b2c:42") == "IST"
-    assert rolling.state_transfer("WSREP: SST received: 1b2c:42\nIST received: 1b2c:43") == "SST"
+    # What a joiner logs with mariabackup when it gets IST (seen in the lab).
+    ist = ("WSREP: Prepared IST receiver for 114-135, listening at: tcp://10.254.0.12:4568\n"
+           "WSREP_SST: [INFO] 'xtrabackup_ist' received from donor: Running IST (20261127 16:00:50.561)\n"
+           "WSREP_SST: [INFO] mariabackup IST completed on joiner (20261127 16:00:50.591)\n"
+           "2026-11-27 16:00:50 3 [Note] WSREP: SST received\n"
+           "2026-11-27 16:00:51 3 [Note] WSREP: SST received: 23f478cc:113\n"
+           "2026-11-27 16:00:51 2 [Note] WSREP: IST received: 23f478cc:135\n")
+    assert rolling.state_transfer(ist) == "IST"
+    sst = ("WSREP_SST: [INFO] Proceeding with SST (20261127 16:00:50.000)\n"
+           "WSREP_SST: [INFO] mariabackup SST completed on joiner (20261127 16:00:59.000)\n"
+           "WSREP: SST received: 23f478cc:113\nWSREP: IST received: 23f478cc:120\n")
+    assert rolling.state_transfer(sst) == "SST"
     assert rolling.state_transfer("WSREP: Synchronized with group, ready for connections") == "none"
 
 

@@ -99,7 +99,7 @@ class ConfirmedPublisher(threading.Thread):
     def longest_gap(self):
         """Longest time between two confirmed messages."""
         times = [t for t, _ in self.confirms]
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
         return round(max(gaps), 2) if gaps else None
 
 

@@ -19,9 +19,9 @@ import threading
 import time
 
 import pytest
-
 from amqp_load import ConfirmedPublisher, consume_all
 from commit_load import CommitLoad, missing_rows, prepare_probe_database
+
 from hastack_lab.lab import wait_until
 
 DB = "hastack_rolling"
@@ -211,7 +211,7 @@ def test_galera_rolling_restart_applies_max_connections_without_losing_a_commit(
     index = step_index(result)
     order = sorted(db, key=lambda h: index[f"hastack-galera-restart-{h}-restarted"])
     assert order == db[1:] + db[:1]
-    for previous, member in zip(order, order[1:]):
+    for previous, member in zip(order, order[1:], strict=False):
         assert index[f"hastack-galera-restart-{previous}-healthy"] < index[f"hastack-galera-restart-{member}-drained"]
     for member in order:
         steps = [f"hastack-galera-restart-{member}-{s}" for s in

@@ -103,18 +103,30 @@ class ConfirmedPublisher(threading.Thread):
         return round(max(gaps), 2) if gaps else None
 
 
-def consume_all(lab, host, queue, timeout=60, delete=True):
-    """Every message body (as int) left in `queue`, acknowledged; the queue is deleted afterwards."""
+def consume_all(lab, host, queue, timeout=600, delete=True):
+    """
+    Every message body (as int) in `queue`, acknowledged; the queue is deleted
+    afterwards. Fails, deleting nothing, when the queue is not empty by
+    `timeout`: a cut-off read must not look like lost messages.
+    """
     connection = connect(lab, host, timeout=10)
     channel = connection.channel()
+    channel.basic_qos(prefetch_count=500)
     got = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        method, _props, body = channel.basic_get(queue, auto_ack=False)
+    # Five seconds without a delivery: the queue is empty.
+    for method, _props, body in channel.consume(queue, inactivity_timeout=5):
         if method is None:
             break
         got.append(int(body))
         channel.basic_ack(method.delivery_tag)
+        if time.monotonic() > deadline:
+            break
+    channel.cancel()
+    left = channel.queue_declare(queue, passive=True).method.message_count
+    if left:
+        connection.close()
+        raise AssertionError(f"{left} messages still in {queue} after reading {len(got)} for {timeout}s")
     if delete:
         channel.queue_delete(queue)
     connection.close()

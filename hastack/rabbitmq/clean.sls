@@ -5,7 +5,7 @@
 # wrote. The node stays a cluster member with its Mnesia data, so applying
 # hastack.rabbitmq again starts it back into the cluster. The package stays
 # unless hastack:clean:remove_packages is set. To take the node out for good,
-# forget it first: salt-run state.orch orch.rabbitmq.forget pillar='{"node": "<id>"}'
+# forget it first: salt-run state.orch hastack.rabbitmq.forget pillar='{"node": "<id>"}'
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
 hastack-rabbitmq-clean-service-dead:

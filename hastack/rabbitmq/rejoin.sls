@@ -1,17 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# First half of bringing back a forgotten node (orch/rabbitmq/rejoin.sls):
-# clears its stale cluster data; applying hastack.rabbitmq then joins it.
-{%- from "hastack/map.jinja" import mapdata as hastack with context %}
-
+# `salt-run state.orch hastack.rabbitmq.rejoin pillar='{"node": "ctl3"}'`:
+# bring a forgotten (or reset) broker back into the cluster.
+# The orchestration lives in orch/rabbitmq/rejoin.sls.
 include:
-  - .package
-
-hastack-rabbitmq-rejoin-forgotten-data-absent:
-  hastack_rabbitmq.forgotten_data_absent:
-    - name: {{ hastack.rabbitmq.node }}
-    - peers: {{ hastack.rabbitmq.cluster_nodes | json }}
-    - data_dir: {{ hastack.rabbitmq.data_dir }}
-    - service: {{ hastack.rabbitmq.service }}
-    - require:
-      - sls: hastack.rabbitmq.package
+  - orch.rabbitmq.rejoin

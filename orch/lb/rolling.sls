@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Change one host without cutting clients off:
-#   salt-run state.orch orch.lb.rolling pillar='{"node": "ctl2", "sls": "hastack"}'
+#   salt-run state.orch hastack.lb.rolling pillar='{"node": "ctl2", "sls": "hastack"}'
 # Every HAProxy stops sending it new connections, its sessions finish, its
 # states are applied, and it returns once its health checks pass again.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Remove a dead node from the RabbitMQ cluster:
-#   salt-run state.orch orch.rabbitmq.forget pillar='{"node": "ctl3"}'
+#   salt-run state.orch hastack.rabbitmq.forget pillar='{"node": "ctl3"}'
 # Runs on one answering member; refuses (changing nothing) while the node
 # still runs or when it is the last disc node (hastack_rabbitmq.check_forget).
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Bring back a node that was forgotten (or reset):
-#   salt-run state.orch orch.rabbitmq.rejoin pillar='{"node": "ctl3"}'
+#   salt-run state.orch hastack.rabbitmq.rejoin pillar='{"node": "ctl3"}'
 # Stale cluster data is removed only when no running member lists the node;
 # then hastack.rabbitmq starts it and joins it to the running cluster.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
@@ -24,7 +24,7 @@ hastack-rabbitmq-rejoin-node-known:
 hastack-rabbitmq-rejoin-stale-data-cleared:
   salt.state:
     - tgt: {{ minion }}
-    - sls: hastack.rabbitmq.rejoin
+    - sls: hastack.rabbitmq.stale_data_clean
     - require:
       - hastack: hastack-rabbitmq-rejoin-pillar-validated
       - test: hastack-rabbitmq-rejoin-node-known

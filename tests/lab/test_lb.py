@@ -148,7 +148,7 @@ def test_second_apply_changes_nothing_and_restarts_no_balancer(lab, healthy_lb):
 
 
 def test_rolling_change_drains_applies_and_restores_a_host(lab, healthy_lb):
-    result = lab.orchestrate("orch.lb.rolling", pillar={"node": "ctl2", "sls": "hastack.memcached"})
+    result = lab.orchestrate("hastack.lb.rolling", pillar={"node": "ctl2", "sls": "hastack.memcached"})
     assert result["ok"], result["errors"]
     order = [s["id"] for s in result["steps"]]
     assert order.index("hastack-rolling-ctl2-drained") < order.index("hastack-rolling-ctl2-applied") \
@@ -156,5 +156,5 @@ def test_rolling_change_drains_applies_and_restores_a_host(lab, healthy_lb):
     states = lab.salt("-L", ",".join(lab.hosts), "hastack_haproxy.servers", "galera")
     for host, rows in states.items():
         assert {r["server"]: r["status"] for r in rows}["ctl2"] == "UP", (host, rows)
-    refused = lab.orchestrate("orch.lb.rolling", pillar={"node": "nosuch"})
+    refused = lab.orchestrate("hastack.lb.rolling", pillar={"node": "nosuch"})
     assert not refused["ok"] and "pillar node must be a stack minion" in "\n".join(refused["errors"])

@@ -174,10 +174,10 @@ def test_partitioned_node_pauses_and_rejoins_when_the_link_returns(lab):
 
 
 def test_forget_refuses_running_node_and_unknown_node(lab):
-    running = lab.orchestrate("orch.rabbitmq.forget", pillar={"node": "ctl2"})
+    running = lab.orchestrate("hastack.rabbitmq.forget", pillar={"node": "ctl2"})
     assert not running["ok"]
     assert "rabbit@ctl2 is still running" in "\n".join(running["errors"])
-    unknown = lab.orchestrate("orch.rabbitmq.forget", pillar={"node": "nosuch"})
+    unknown = lab.orchestrate("hastack.rabbitmq.forget", pillar={"node": "nosuch"})
     assert not unknown["ok"]
     assert "must be one of the mq role" in "\n".join(unknown["errors"])
     assert wait_healthy(lab)["members"] == [f"rabbit@{h}" for h in lab.hosts]
@@ -189,11 +189,11 @@ def test_forget_then_rejoin_a_dead_node(lab):
     while "rabbit@ctl3" in cluster_view(lab, "ctl1")["running"]:
         assert time.monotonic() < deadline, "ctl1 still sees ctl3 running"
         time.sleep(0.5)
-    forgot = lab.orchestrate("orch.rabbitmq.forget", pillar={"node": "ctl3"})
+    forgot = lab.orchestrate("hastack.rabbitmq.forget", pillar={"node": "ctl3"})
     assert forgot["ok"], forgot["errors"]
     assert cluster_view(lab, "ctl1")["members"] == ["rabbit@ctl1", "rabbit@ctl2"]
     started = time.monotonic()
-    rejoined = lab.orchestrate("orch.rabbitmq.rejoin", pillar={"node": "ctl3"})
+    rejoined = lab.orchestrate("hastack.rabbitmq.rejoin", pillar={"node": "ctl3"})
     assert rejoined["ok"], rejoined["errors"]
     view = wait_healthy(lab)
     assert view["members"] == [f"rabbit@{h}" for h in lab.hosts]

@@ -8,7 +8,7 @@
 include:
   - .package
 
-hastack-rabbitmq-stale-data-clean-forgotten-data-absent:
+hastack-rabbitmq-stale_data_clean-forgotten-data-absent:
   hastack_rabbitmq.forgotten_data_absent:
     - name: {{ hastack.rabbitmq.node }}
     - peers: {{ hastack.rabbitmq.cluster_nodes | json }}

@@ -90,7 +90,8 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
         tier = row["id"].split("-")[1]
         if tier not in tiers:
             tiers.append(tier)
-    assert tiers == ["validate", "memcached", "rabbitmq", "galera", "keepalived", "haproxy", "common"]
+    # The reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq).
+    assert tiers == ["validate", "rabbitmq", "memcached", "keepalived", "haproxy", "galera", "common"]
 
     # ctl3: nothing of the stack runs, the formula's files are gone, the data stays.
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, False)

@@ -22,6 +22,7 @@ import copy
 import ipaddress
 import logging
 import pathlib
+import re
 import urllib.parse
 
 import salt.utils.yaml
@@ -619,6 +620,42 @@ def _check_keepalived(config, errors):
             errors.append(f"duplicate VRID {vrid}: used by {_join(labels)}")
 
 
+_ISO_SECONDS = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
+
+
+def _iso_seconds(value):
+    """Seconds of an ISO 8601 period like PT0.8S (the only form hastack writes); None otherwise."""
+    match = _ISO_SECONDS.match(str(value))
+    return float(match.group(1)) if match else None
+
+
+def _check_galera_timeouts(config, errors):
+    """Galera refuses to start when its failure-detection periods break its own limits: say so first."""
+    galera = config.get("galera") or {}
+    if not isinstance(galera, dict):
+        return
+    options = {**(galera.get("failure_detection") or {}), **(galera.get("provider_options") or {})}
+    seconds = {}
+    for key in ("evs.keepalive_period", "evs.suspect_timeout", "evs.inactive_check_period",
+                "evs.inactive_timeout", "evs.install_timeout"):
+        if key in options:
+            value = _iso_seconds(options[key])
+            if value is None:
+                errors.append(f"galera {key} {options[key]!r} must be a period like PT0.8S")
+            else:
+                seconds[key] = value
+    limits = (
+        ("evs.keepalive_period", "evs.suspect_timeout", 3),
+        ("evs.inactive_check_period", "evs.suspect_timeout", 2),
+        ("evs.suspect_timeout", "evs.inactive_timeout", 1),
+        ("evs.install_timeout", "evs.inactive_timeout", 1),
+    )
+    for small, large, ratio in limits:
+        if small in seconds and large in seconds and seconds[small] > seconds[large] / ratio:
+            share = f"{large}/{ratio}" if ratio > 1 else large
+            errors.append(f"galera {small} ({options[small]}) must not exceed {share} ({options[large]})")
+
+
 def check_config(config):
     """
     Every problem of a merged hastack config (defaults + pillar), as a list of
@@ -631,6 +668,7 @@ def check_config(config):
     reported = _check_secrets(config, roles, errors)
     _check_tiers(config, roles, errors)
     _check_keepalived(config, errors)
+    _check_galera_timeouts(config, errors)
     for path in _placeholder_paths(config, "hastack"):
         if path not in reported:
             errors.append(f"{path} contains the placeholder {PLACEHOLDER}")
@@ -694,7 +732,8 @@ def cluster_view(config):
     arbitrator = config.get("arbitrator") or {}
     db = roles.get("db", [])
     voter_ips = [ip_of(config, member) for member in db + roles.get("arbitrator", [])]
-    provider_options = {"pc.recovery": "true", "gcache.size": galera.get("gcache_size")}
+    failure_detection = dict(galera.get("failure_detection") or {})
+    provider_options = {"pc.recovery": "true", "gcache.size": galera.get("gcache_size"), **failure_detection}
     provider_options.update(galera.get("provider_options") or {})
     databases = databases_of(config)
     socket = galera.get("socket", "")
@@ -709,9 +748,15 @@ def cluster_view(config):
         },
         "cluster_address": "gcomm://" + ",".join(voter_ips),
         "grant_host": _grant_host(network.get("cidr")),
+        "effective_provider_options": provider_options,
         "provider_options_string": ";".join(f"{key}={value}" for key, value in provider_options.items()),
     }
-    view["arbitrator"] = {"nodes": ",".join(f"{ip_of(config, m)}:{arbitrator.get('port')}" for m in db)}
+    # garbd votes in the same group: it must give up on a silent member as fast as the others.
+    group_options = {key: provider_options[key] for key in failure_detection}
+    view["arbitrator"] = {
+        "nodes": ",".join(f"{ip_of(config, m)}:{arbitrator.get('port')}" for m in db),
+        "group_options": "".join(f";{key}={value}" for key, value in group_options.items()),
+    }
 
     rabbit = config.get("rabbitmq") or {}
     mq = roles.get("mq", [])

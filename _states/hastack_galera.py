@@ -409,3 +409,110 @@ def accounts_absent(name, keep_root=("localhost",), socket=DEFAULT_SOCKET):
     ret["comment"] = f"Dropped {', '.join(names)}."
     ret["changes"]["dropped"] = names
     return ret
+
+
+# --------------------------------------------------------------------------
+# Provider options a running member takes without a restart.
+# --------------------------------------------------------------------------
+
+# What Galera lets SET GLOBAL wsrep_provider_options change at runtime (its
+# evs/gcs set_param); anything else needs `hastack.galera.restart`.
+RUNTIME_OPTIONS = frozenset({
+    "evs.keepalive_period", "evs.suspect_timeout", "evs.inactive_timeout", "evs.install_timeout",
+    "evs.join_retrans_period", "evs.causal_keepalive_period", "evs.send_window", "evs.user_send_window",
+    "evs.max_install_timeouts", "evs.stats_report_period", "gcs.fc_limit", "gcs.fc_factor",
+})
+
+
+def _parse_provider_options(text):
+    """``key = value; key = value`` (SHOW VARIABLES wsrep_provider_options) as a dict."""
+    found = {}
+    for item in str(text).split(";"):
+        key, sep, value = item.partition("=")
+        if sep:
+            found[key.strip()] = value.strip()
+    return found
+
+
+def _same_option(current, wanted):
+    """Equal values; periods compared by duration (Galera may print PT0.20S for PT0.2S)."""
+    def seconds(value):
+        text = str(value).strip().upper()
+        if text.startswith("PT") and text.endswith("S"):
+            try:
+                return float(text[2:-1])
+            except ValueError:
+                return None
+        return None
+
+    a, b = seconds(current), seconds(wanted)
+    if a is not None and b is not None:
+        return abs(a - b) < 1e-6
+    return str(current).strip().lower() == str(wanted).strip().lower()
+
+
+def runtime_options_present(name, options, socket=DEFAULT_SOCKET):
+    """
+    The running member uses ``options`` (wsrep provider options) wherever
+    Galera can change them at runtime, set with ``SET GLOBAL
+    wsrep_provider_options``: a changed timeout reaches every member at once,
+    without a restart. That matters for failure detection: a member restarted
+    with short timeouts while its peers still send keepalives at the old
+    interval would suspect them and never join. Options Galera only reads at
+    start are left to ``hastack.galera.restart`` (said in the comment).
+
+    Galera checks each value against the others as it is set (for example
+    ``evs.install_timeout`` <= ``evs.inactive_timeout``), so the options are
+    set one at a time, retrying those refused until no more progress is made.
+
+    .. code-block:: yaml
+
+        hastack-galera-service-runtime-options-present:
+          hastack_galera.runtime_options_present:
+            - name: wsrep_provider_options
+            - options: {evs.suspect_timeout: PT0.8S}
+    """
+    ret = {"name": name, "result": True, "comment": "", "changes": {}}
+    rows = _sql(ret, "SHOW GLOBAL VARIABLES LIKE 'wsrep_provider_options'", socket)
+    if rows is None:
+        return ret
+    current = _parse_provider_options(rows[0][1] if rows and len(rows[0]) > 1 else "")
+    later = sorted(key for key in options if key not in RUNTIME_OPTIONS
+                   and key in current and not _same_option(current[key], options[key]))
+    pending = {key: str(value) for key, value in options.items()
+               if key in RUNTIME_OPTIONS and not _same_option(current.get(key, ""), value)}
+    notes = [f"Needs a restart (hastack.galera.restart): {_join_keys(later)}."] if later else []
+    if not pending:
+        ret["comment"] = " ".join(["Runtime provider options in effect."] + notes)
+        return ret
+    changes = {key: {"old": current.get(key), "new": value} for key, value in pending.items()}
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = changes
+        ret["comment"] = " ".join([f"Would set {_join_keys(pending)} at runtime."] + notes)
+        return ret
+    errors = {}
+    while pending:
+        progress = False
+        for key in list(pending):
+            probe = {"result": True, "comment": ""}
+            if _sql(probe, f"SET GLOBAL wsrep_provider_options = {_q(f'{key}={pending[key]}')}", socket) is None:
+                errors[key] = probe["comment"]
+                continue
+            del pending[key]
+            errors.pop(key, None)
+            progress = True
+        if not progress:
+            break
+    ret["changes"] = {key: change for key, change in changes.items() if key not in pending}
+    if pending:
+        ret["result"] = False
+        refused = (f"{key}={pending[key]}: {errors[key]}" for key in sorted(pending))
+        ret["comment"] = "Galera refused " + "; ".join(refused)
+        return ret
+    ret["comment"] = " ".join([f"Set {_join_keys(changes)} at runtime."] + notes)
+    return ret
+
+
+def _join_keys(keys):
+    return ", ".join(sorted(keys))

@@ -18,3 +18,14 @@ hastack-galera-service-running:
     - socket: {{ hastack.galera.socket }}
     - require:
       - sls: hastack.galera.config
+
+# Timeouts Galera can change at runtime reach the running member now, on every
+# member in the same apply: a member restarted later with new short timeouts
+# would otherwise suspect peers that still use the old keepalive interval.
+hastack-galera-service-runtime-options-present:
+  hastack_galera.runtime_options_present:
+    - name: wsrep_provider_options
+    - options: {{ hastack.galera.effective_provider_options | json }}
+    - socket: {{ hastack.galera.socket }}
+    - require:
+      - hastack_galera: hastack-galera-service-running

@@ -16,6 +16,9 @@ import salt.utils.yaml
 from test_map_render import CONVERGED, SPLIT, render, repo_root_module  # noqa: F401 (fixtures)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# The shipped group-communication timeouts (parameters/tiers/galera.yaml), in order.
+FAILURE_DETECTION = ("evs.keepalive_period=PT0.2S;evs.suspect_timeout=PT0.8S;evs.inactive_check_period=PT0.2S;"
+                     "evs.inactive_timeout=PT5S;evs.install_timeout=PT2S;evs.join_retrans_period=PT0.3S")
 SECRETS = {"galera_sst": "sst-secret-0123456789", "db_keystone": "ks-secret-0123456789",
            "db_glance": "gl-secret-0123456789", "db_nova": "nv-secret-0123456789",
            "db_placement": "pl-secret-0123456789"}
@@ -59,7 +62,8 @@ def test_map_derives_galera_members_and_addresses(render):
 def test_my_cnf_wsrep_settings_come_from_pillar(render):
     mapdata = render(pillar(CONVERGED, galera={
         "cluster_name": "prod", "gcache_size": "1G", "sst_method": "rsync",
-        "innodb_buffer_pool_size": "2G", "provider_options": {"gcs.fc_limit": 64}}),
+        "innodb_buffer_pool_size": "2G",
+        "provider_options": {"gcs.fc_limit": 64, "evs.suspect_timeout": "PT3S"}}),
         minion_id="ctl3")
     cnf = galera_cnf(mapdata)
     assert cnf["mysqld"]["bind-address"] == "10.250.0.13"
@@ -73,7 +77,9 @@ def test_my_cnf_wsrep_settings_come_from_pillar(render):
     assert cnf["galera"]["wsrep_node_name"] == "ctl3"
     assert cnf["galera"]["wsrep_sst_method"] == "rsync"
     assert cnf["galera"]["wsrep_sst_auth"] == "hastack_sst:" + SECRETS["galera_sst"]
-    assert cnf["galera"]["wsrep_provider_options"] == '"pc.recovery=true;gcache.size=1G;gcs.fc_limit=64"'
+    # Extra options come last; a failure-detection key set there wins over the default.
+    assert cnf["galera"]["wsrep_provider_options"] == (
+        '"pc.recovery=true;gcache.size=1G;' + FAILURE_DETECTION.replace("PT0.8S", "PT3S") + ';gcs.fc_limit=64"')
     # No syslog in the lab (and none needed): mysqld_safe and SST log to files.
     assert "skip_syslog" in cnf["mysqld_safe"]
     assert cnf["sst"]["sst-syslog"] == "-1"
@@ -82,7 +88,7 @@ def test_my_cnf_wsrep_settings_come_from_pillar(render):
 def test_my_cnf_defaults(render):
     cnf = galera_cnf(render(pillar(CONVERGED)))
     assert cnf["galera"]["wsrep_sst_method"] == "mariabackup"
-    assert cnf["galera"]["wsrep_provider_options"] == '"pc.recovery=true;gcache.size=256M"'
+    assert cnf["galera"]["wsrep_provider_options"] == f'"pc.recovery=true;gcache.size=256M;{FAILURE_DETECTION}"'
     assert cnf["mysqld"]["bind-address"] == "10.250.0.11"
 
 
@@ -103,7 +109,8 @@ def test_garb_default_file(render):
     assert values == {
         "GALERA_NODES": '"10.250.0.23:4567,10.250.0.24:4567"',
         "GALERA_GROUP": '"hastack"',
-        "GALERA_OPTIONS": '"gmcast.listen_addr=tcp://10.250.0.25:4567"',
+        # The arbitrator gives up on a silent member as fast as the data members.
+        "GALERA_OPTIONS": f'"gmcast.listen_addr=tcp://10.250.0.25:4567;{FAILURE_DETECTION}"',
         "LOG_FILE": '"/var/log/garbd.log"',
         "WORK_DIR": '"/var/lib/galera-arbitrator"',
     }

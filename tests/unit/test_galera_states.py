@@ -239,3 +239,72 @@ def test_user_present_sends_only_the_hash(server, exists):
     assert sent[1].startswith("ALTER USER" if exists else "CREATE USER")
     assert "IDENTIFIED BY PASSWORD '*" in sent[1]
     assert SECRET not in repr(ret)
+
+
+# ---------------------------------------------------------------- runtime provider options
+PROVIDER = ("base_host = 10.0.0.1; evs.inactive_check_period = PT0.5S; evs.inactive_timeout = PT15S; "
+            "evs.install_timeout = PT7.5S; evs.keepalive_period = PT1S; evs.suspect_timeout = PT5S; "
+            "gcache.size = 256M; pc.recovery = true")
+TUNED = {"evs.keepalive_period": "PT0.2S", "evs.suspect_timeout": "PT0.8S", "evs.inactive_check_period": "PT0.2S",
+         "evs.inactive_timeout": "PT5S", "evs.install_timeout": "PT2S", "gcache.size": "256M",
+         "pc.recovery": "true"}
+
+
+class GaleraServer(Server):
+    """Applies SET GLOBAL wsrep_provider_options like Galera: install_timeout <= inactive_timeout."""
+
+    def __init__(self, options):
+        super().__init__()
+        self.options = dict(options)
+
+    def __call__(self, statement, socket):
+        self.sent.append((statement, socket))
+        if statement.startswith("SHOW GLOBAL VARIABLES LIKE 'wsrep_provider_options'"):
+            return [["wsrep_provider_options", "; ".join(f"{k} = {v}" for k, v in self.options.items())]]
+        key, value = statement.split("'")[1].split("=", 1)
+        if key == "evs.inactive_timeout" and float(value[2:-1]) < float(self.options["evs.install_timeout"][2:-1]):
+            raise sql.CommandExecutionError("SQL failed: ERROR 1210 (HY000): Incorrect arguments to SET")
+        self.options[key] = value
+        return []
+
+
+@pytest.fixture
+def galera_server(fake_salt):
+    server = GaleraServer(dict(item.split(" = ") for item in PROVIDER.split("; ")))
+    fake_salt.update(loader_functions(sql))
+    fake_salt["hastack_galera_sql.query"] = server
+    return server
+
+
+def test_runtime_options_set_what_galera_can_change_and_leave_the_rest_for_a_restart(galera_server):
+    ret = states.runtime_options_present("wsrep_provider_options", TUNED, socket="/s.sock")
+    assert ret["result"] is True, ret
+    # inactive_timeout was refused until install_timeout had come down first.
+    assert set(ret["changes"]) == {"evs.keepalive_period", "evs.suspect_timeout", "evs.inactive_timeout",
+                                   "evs.install_timeout"}
+    assert ret["changes"]["evs.suspect_timeout"] == {"old": "PT5S", "new": "PT0.8S"}
+    assert galera_server.options["evs.inactive_timeout"] == "PT5S"
+    assert "Needs a restart (hastack.galera.restart): evs.inactive_check_period." in ret["comment"]
+    assert {socket for _, socket in galera_server.sent} == {"/s.sock"}
+
+
+def test_runtime_options_in_effect_change_nothing(galera_server):
+    galera_server.options.update({k: v for k, v in TUNED.items() if k != "evs.inactive_check_period"})
+    galera_server.options["evs.keepalive_period"] = "PT0.20S"
+    ret = states.runtime_options_present("wsrep_provider_options", TUNED)
+    assert ret["result"] is True and ret["changes"] == {}, ret
+    assert not [s for s, _ in galera_server.sent if s.startswith("SET")]
+
+
+def test_runtime_options_honour_test_mode(galera_server, opts):
+    opts["test"] = True
+    ret = states.runtime_options_present("wsrep_provider_options", TUNED)
+    assert ret["result"] is None and "evs.suspect_timeout" in ret["changes"]
+    assert not [s for s, _ in galera_server.sent if s.startswith("SET")]
+
+
+def test_runtime_option_galera_refuses_fails_with_its_reason(galera_server):
+    ret = states.runtime_options_present("wsrep_provider_options",
+                                         {"evs.inactive_timeout": "PT1S"})
+    assert ret["result"] is False
+    assert "evs.inactive_timeout=PT1S" in ret["comment"] and "Incorrect arguments" in ret["comment"]

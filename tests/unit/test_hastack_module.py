@@ -239,6 +239,20 @@ BAD_CASES = [
      [("set", "keepalived", {"vrid": 7, "instances": [{"name": "VI_x", "vrid": 7}, {"name": "VI_y", "vrid": 300}]})],
      ["duplicate VRID 7: used by hastack:keepalived:vrid, hastack:keepalived:instances:0 (VI_x)",
       "hastack:keepalived:instances:1:vrid 300 must be an integer between 1 and 255"]),
+    ("galera-keepalive-too-long", "converged",
+     [("set", "galera", {"failure_detection": {"evs.keepalive_period": "PT1S", "evs.suspect_timeout": "PT0.8S"}})],
+     ["galera evs.keepalive_period (PT1S) must not exceed evs.suspect_timeout/3 (PT0.8S)"]),
+    ("galera-check-period-too-long", "converged",
+     [("set", "galera", {"provider_options": {"evs.inactive_check_period": "PT1S", "evs.suspect_timeout": "PT1S"}})],
+     ["galera evs.inactive_check_period (PT1S) must not exceed evs.suspect_timeout/2 (PT1S)"]),
+    # provider_options win over failure_detection, and are checked as the server will see them.
+    ("galera-install-after-inactive", "converged",
+     [("set", "galera", {"failure_detection": {"evs.inactive_timeout": "PT5S"},
+                         "provider_options": {"evs.install_timeout": "PT6S"}})],
+     ["galera evs.install_timeout (PT6S) must not exceed evs.inactive_timeout (PT5S)"]),
+    ("galera-period-format", "converged",
+     [("set", "galera", {"provider_options": {"evs.suspect_timeout": "1s"}})],
+     ["galera evs.suspect_timeout '1s' must be a period like PT0.8S"]),
     ("several-at-once", "split",
      [
          ("set", "roles:frontend", ["api1"]),
@@ -558,3 +572,11 @@ def test_through_salt_loader(loaded_caller, example_pillar):
     assert ret["result"] is False
     assert ret["changes"] == {}
     assert "hastack:secrets:db_nova is still CHANGE_ME" in ret["comment"]
+
+
+def test_shipped_galera_timeouts_respect_galeras_limits(hastack_module, repo_root):
+    doc = salt.utils.yaml.safe_load((repo_root / "hastack/parameters/tiers/galera.yaml").read_text())
+    errors = []
+    hastack_module._check_galera_timeouts(doc["values"], errors)
+    assert errors == []
+    assert doc["values"]["galera"]["failure_detection"]["evs.suspect_timeout"] == "PT0.8S"

@@ -221,7 +221,7 @@ def all_synced(lab, size=None):
 def writer_via_vip(lab, timeout=3):
     """The db host a fresh connection to VIP:3306 lands on (the HAProxy writer)."""
     import commit_load
-    conn = commit_load.connect(lab, "mysql", timeout=timeout)
+    conn = commit_load.connect(lab, "keystone", timeout=timeout)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT @@hostname")

@@ -55,8 +55,8 @@ def rows_of(bench):
         rows.append(("", "", peer_cell(extra), fmt(_ratio(bench.get("median"), extra.get("median"))), unit))
     for case, entry in (bench.get("cases") or {}).items():
         peers = entry.get("peer") or {}
-        if "median" in peers:  # one peer
-            peers = {"peer": peers}
+        if "median" in peers:  # the one peer of the benchmark
+            peers = {(bench.get("peer") or {}).get("name", "peer"): peers}
         for i, (peer_name, peer) in enumerate(peers.items() or [(None, None)]):
             rows.append((f"↳ {case}" if i == 0 else "", spread(entry) if i == 0 else "",
                          f"{spread(peer)} [{peer_name}]" if peer else "–",

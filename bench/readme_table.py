@@ -45,14 +45,35 @@ def peer_cell(peer):
     return f"{spread(peer)} [{peer.get('name', 'peer')}]"
 
 
+def _total(value):
+    return sum(value) if isinstance(value, list) else value
+
+
+def facts(bench):
+    """The side figures a reader checks next to the main one (changes, losses, time back)."""
+    out = []
+    if "changes" in bench:
+        out.append(f"changes {_total(bench['changes'])}")
+    if "lost" in bench:
+        out.append(f"lost {_total(bench['lost'])}")
+    if isinstance(bench.get("back_after_apply_s"), dict):
+        out.append(f"back after apply {spread(bench['back_after_apply_s'])} s")
+    if isinstance(bench.get("recover_orchestration_s"), dict):
+        out.append(f"recover orchestration {spread(bench['recover_orchestration_s'])} s")
+    if bench.get("target") is not None:
+        out.append(f"target ≤ {fmt(bench['target'])}")
+    return ", ".join(out)
+
+
 def rows_of(bench):
     unit = bench.get("unit", "")
     name = bench["name"]
     if bench.get("error"):
-        return [(f"`{name}`", "failed: " + bench["error"][:80], "–", "–", unit)]
-    rows = [(f"`{name}`", spread(bench), peer_cell(bench.get("peer")), fmt(bench.get("ratio")), unit)]
+        return [(f"`{name}`", "failed: " + bench["error"][:80], "–", "–", unit, "")]
+    rows = [(f"`{name}`", spread(bench), peer_cell(bench.get("peer")), fmt(bench.get("ratio")), unit,
+             facts(bench))]
     for extra in bench.get("peers", [])[1:]:
-        rows.append(("", "", peer_cell(extra), fmt(_ratio(bench.get("median"), extra.get("median"))), unit))
+        rows.append(("", "", peer_cell(extra), fmt(_ratio(bench.get("median"), extra.get("median"))), unit, ""))
     for case, entry in (bench.get("cases") or {}).items():
         peers = entry.get("peer") or {}
         if "median" in peers:  # the one peer of the benchmark
@@ -60,7 +81,7 @@ def rows_of(bench):
         for i, (peer_name, peer) in enumerate(peers.items() or [(None, None)]):
             rows.append((f"↳ {case}" if i == 0 else "", spread(entry) if i == 0 else "",
                          f"{spread(peer)} [{peer_name}]" if peer else "–",
-                         fmt(_ratio(entry.get("median"), (peer or {}).get("median"))), unit))
+                         fmt(_ratio(entry.get("median"), (peer or {}).get("median"))), unit, ""))
     return rows
 
 
@@ -83,14 +104,15 @@ def table(results):
         + ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) + ".",
         "Figures: median (min–max). Ratio: hastack median / peer median (below 1: hastack is faster or smaller).",
         "",
-        "| Benchmark | hastack | Peer default | Ratio | Unit |",
-        "|---|---|---|---|---|",
+        "| Benchmark | hastack | Peer default | Ratio | Unit | Also |",
+        "|---|---|---|---|---|---|",
     ]
     for bench in results.get("benchmarks", []):
         for row in rows_of(bench):
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     lines.append("")
-    notes = [f"- `{b['name']}`: {b['title']}" + (f"; no peer: {b['peer_note']}" if b.get("peer_note") else "")
+    notes = [f"- `{b['name']}`: {b['title'].split(': ', 1)[-1]}"
+             + (f"; no peer: {b['peer_note']}" if b.get("peer_note") else "")
              for b in results.get("benchmarks", [])]
     lines.extend(notes)
     lines.append(END)

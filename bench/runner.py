@@ -176,6 +176,9 @@ def main(argv=None):
                                         key=lambda b: order.index(b["name"]) if b["name"] in order else 99)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    if output == LATEST:
+        import readme_table
+        readme_table.main([str(LATEST)])
     log(f"[bench] {len(results)} benchmark(s) in {elapsed}s; results in {output}"
         + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

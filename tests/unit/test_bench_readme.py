@@ -49,6 +49,23 @@ def test_table_renders_cases_peers_and_failures():
                    {"name": "b", "title": "B", "unit": "s", "runs": [], "min": None, "median": None,
                     "max": None, "peer": None, "peer_note": "none", "error": "Boom: x"}]}
     out = module.table(results)
-    assert "| `a` | 2 (1–3) | 4 [p] | 0.5 | s |" in out
-    assert "| ↳ c | 1 | 2 [q] | 0.5 | s |" in out
+    assert "| `a` | 2 (1–3) | 4 [p] | 0.5 | s |  |" in out
+    assert "| ↳ c | 1 | 2 [q] | 0.5 | s |  |" in out
     assert "failed: Boom: x" in out and "no peer: none" in out
+
+
+def test_every_benchmark_is_one_file_with_what_the_runner_needs():
+    import sys
+    sys.path.insert(0, str(REPO / "bench"))
+    sys.path.insert(0, str(REPO / "tests"))
+    spec = importlib.util.spec_from_file_location("bench_runner", REPO / "bench" / "runner.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    benchmarks = runner.discover()
+    assert list(benchmarks)[0] == "deploy"
+    assert {"idempotent", "memory", "idle_cpu", "vip_failover", "db_commit_gap", "rabbit_node_loss",
+            "galera_full_outage"} <= set(benchmarks)
+    for name, module in benchmarks.items():
+        assert callable(module.run) and module.UNIT and module.TITLE, name
+        assert isinstance(module.CHEAP, bool) and isinstance(module.ORDER, int), name
+    assert {n for n, m in benchmarks.items() if m.CHEAP} == {"idempotent", "memory", "idle_cpu"}

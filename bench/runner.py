@@ -11,6 +11,7 @@ import argparse
 import datetime
 import importlib.util
 import json
+import logging
 import os
 import pathlib
 import sys
@@ -100,6 +101,8 @@ def main(argv=None):
                         help="use the lab as it is: never bring it up or deploy (for a lab someone else owns)")
     args = parser.parse_args(argv)
 
+    # pika logs every connection a killed broker drops: expected here, and counted.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     benchmarks = discover()
     if args.list:
         for name, module in benchmarks.items():

@@ -77,5 +77,5 @@ def run(lab, runs):
     return {"runs": gaps, "lost": lost, "failed_publishes": failed,
             "back_after_apply_s": dict(runs=back, **summary(back)), "peer": None,
             "peer_note": "no comparable peer default: kill -9 of a broker closes its sockets at once, so "
-                         "net_ticktime (60 s default vs hastack's) does not enter, and the peers' default "
-                         "queue type for this is also a quorum queue (classic mirrored queues are deprecated)"}
+                         "net_ticktime (60 s default vs hastack's) does not enter; the queue type (quorum here) "
+                         "is the operator's choice in the peers too, not a default we could match"}

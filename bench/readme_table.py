@@ -22,6 +22,17 @@ BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 
 
+def _remeasured(results):
+    """A line naming the benchmarks measured later than the rest (a partial bench/run)."""
+    generated = results.get("generated")
+    older = [b for b in results.get("benchmarks", []) if b.get("measured") and b["measured"] != generated]
+    if not older:
+        return []
+    newer = [b["name"] for b in results["benchmarks"] if b.get("measured") == generated]
+    return [f"Re-measured {generated}: {', '.join(f'`{n}`' for n in newer)}; "
+            f"the others on {min(b['measured'] for b in older)}."]
+
+
 def fmt(value):
     if value is None:
         return "–"
@@ -102,6 +113,7 @@ def table(results):
         f"{machine.get('mem_total_mb', '?')} MiB, kernel {machine.get('kernel', '?')}, "
         f"{results.get('runs', '?')} runs per benchmark, {fmt(results.get('elapsed_s'))} s in all; "
         + ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) + ".",
+        *_remeasured(results),
         "Figures: median (min–max). Ratio: hastack median / peer median (below 1: hastack is faster or smaller).",
         "",
         "| Benchmark | hastack | Peer default | Ratio | Unit | Also |",

@@ -169,14 +169,20 @@ def main(argv=None):
                 "lab": {"name": lab.name, "subnet": lab.subnet, "hosts": lab.host_count},
                 "quick": args.quick, "runs": runs, "elapsed_s": elapsed, "machine": facts,
                 "benchmarks": [{k: v for k, v in r.items() if k != "machine"} for r in results]}
+    for bench in document["benchmarks"]:
+        bench["measured"] = document["generated"]
     if output == LATEST and args.names and LATEST.exists():
-        # A partial run keeps the other benchmarks' last figures.
+        # A partial run keeps the other benchmarks' last figures (each says when
+        # it was measured) and the time of the run that measured them.
         old = json.loads(LATEST.read_text())
         mine = {r["name"] for r in document["benchmarks"]}
-        kept = [b for b in old.get("benchmarks", []) if b["name"] not in mine]
+        kept = [dict(b, measured=b.get("measured", old.get("generated")))
+                for b in old.get("benchmarks", []) if b["name"] not in mine]
         order = list(benchmarks)
         document["benchmarks"] = sorted(kept + document["benchmarks"],
                                         key=lambda b: order.index(b["name"]) if b["name"] in order else 99)
+        document["elapsed_s"] = round(sum(b.get("elapsed_s") or 0 for b in document["benchmarks"]), 1)
+        document["partial_update"] = sorted(mine)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     if output == LATEST:

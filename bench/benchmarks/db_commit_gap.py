@@ -10,8 +10,8 @@ on it and the cluster is Synced again before the next kill. The figure (runs)
 is the worse of the writer and backup gaps of each run.
 
 hastack's side is whatever the formula's defaults are when the benchmark runs
-(hastack:haproxy:check and hastack:galera:provider_options, read from the
-formula, never hard-coded here). Side by side, set through the pillar on the
+(hastack:haproxy:check, hastack:galera:failure_detection and
+provider_options, read from the formula, never hard-coded here). Side by side, set through the pillar on the
 same lab, with Galera's own default evs timeouts:
 - kolla-ansible: its Galera backend servers carry `inter 2000 rise 2 fall 5`.
 - openstack-ansible: the haproxy_server role's defaults `haproxy_interval: 12000`,
@@ -99,7 +99,10 @@ def measure(lab, runs):
 
 
 def effective_provider_options(config):
-    return {k: str(v) for k, v in (config["galera"].get("provider_options") or {}).items()}
+    """hastack's failure-detection timeouts with the extra provider options over them (as the formula merges)."""
+    galera = config["galera"]
+    merged = {**(galera.get("failure_detection") or {}), **(galera.get("provider_options") or {})}
+    return {k: str(v) for k, v in merged.items()}
 
 
 def apply_settings(lab, override, restart):

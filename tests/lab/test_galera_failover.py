@@ -163,6 +163,7 @@ def test_crash_restarted_at_once_rejoins_and_a_second_crash_keeps_a_primary(lab,
     untested timeouts: "last_prim ... is inconsistent to restored view").
     """
     current = writer_via_vip(lab)
+    # The first backup, then the other one while the first has only just rejoined.
     for victim in [h for h in db_hosts(lab) if h != current]:
         survivors = [h for h in db_hosts(lab) if h != victim]
         views = {h: conf_id(lab, h) for h in survivors}

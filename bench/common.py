@@ -216,15 +216,3 @@ def all_synced(lab, size=None):
                 or int(status.get("wsrep_cluster_size") or 0) != size):
             return False
     return True
-
-
-def writer_via_vip(lab, timeout=3):
-    """The db host a fresh connection to VIP:3306 lands on (the HAProxy writer)."""
-    import commit_load
-    conn = commit_load.connect(lab, "keystone", timeout=timeout)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT @@hostname")
-            return cur.fetchone()[0]
-    finally:
-        conn.close()

@@ -35,6 +35,17 @@ def connect(lab, database, timeout=2):
                            write_timeout=5, autocommit=False)
 
 
+def writer_via_vip(lab, database="keystone", timeout=3):
+    """The db host a fresh connection to VIP:3306 lands on: HAProxy's Galera writer."""
+    conn = connect(lab, database, timeout=timeout)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@hostname")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 class CommitLoad(threading.Thread):
     """Commits rows 'ack-<n>' into `database`.t through VIP:3306 until stopped."""
 

@@ -27,7 +27,7 @@ the same way afterwards.
 import time
 
 import commit_load
-from common import all_synced, db_hosts, formula_config, log, ok_apply, summary, wait_for, writer_via_vip
+from common import all_synced, db_hosts, formula_config, log, ok_apply, summary, wait_for
 
 ORDER = 60
 CHEAP = False
@@ -83,7 +83,7 @@ def measure(lab, runs):
     worst = []
     for i in range(runs):
         wait_for(lambda: all_synced(lab), 300, "every node Synced", interval=1)
-        writer = writer_via_vip(lab)
+        writer = commit_load.writer_via_vip(lab)
         backup = [h for h in db_hosts(lab) if h != writer][-1]
         got = {"writer": kill_once(lab, writer), "backup": kill_once(lab, backup)}
         for case, row in got.items():

@@ -18,7 +18,7 @@ import os
 import time
 
 import pytest
-from commit_load import CommitLoad, connect, missing_rows, prepare_probe_database
+from commit_load import CommitLoad, missing_rows, prepare_probe_database, writer_via_vip
 
 from hastack_lab.lab import vip_holders, wait_until
 
@@ -64,17 +64,6 @@ def galera_backends_up(lab):
     views = lab.salt("-L", ",".join(lab.hosts), "hastack_haproxy.servers", "galera")
     return len(views) == len(lab.hosts) and all(
         isinstance(rows, list) and rows and all(r["status"] == "UP" for r in rows) for rows in views.values())
-
-
-def writer_via_vip(lab):
-    """The member HAProxy sends commits to (one writer, the others are backups)."""
-    conn = connect(lab, PROBE_DB, timeout=5)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT @@hostname")
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def under_commit_load(lab, failure, settle_acks=150):
@@ -128,29 +117,29 @@ def healthy_cluster(lab):
     wait_until(lambda: galera_backends_up(lab), 120, 1, "every Galera server UP after the test")
 
 
-def test_kill_of_the_writer_costs_at_most_the_bound(lab, failover_round):
-    victim = writer_via_vip(lab)
+def kill_under_load(lab, victim, name):
+    """kill -9 of victim's MariaDB under the commit load; checks the gap and that only victim left."""
     survivors = [h for h in db_hosts(lab) if h != victim]
     views = {h: conf_id(lab, h) for h in survivors}
     load, failed_at = under_commit_load(lab, lambda: lab.crash(victim, "mysqld_safe", "mariadbd"))
     # Exactly one view change on the survivors: the dead member left, nobody else.
     assert synced(lab, survivors, 2)
     assert {h: conf_id(lab, h) for h in survivors} == {h: n + 1 for h, n in views.items()}
-    check_gap(lab, f"kill9_writer#{failover_round}", load, failed_at)
+    check_gap(lab, name, load, failed_at)
+
+
+def test_kill_of_the_writer_costs_at_most_the_bound(lab, failover_round):
+    victim = writer_via_vip(lab, PROBE_DB)
+    kill_under_load(lab, victim, f"kill9_writer#{failover_round}")
     bring_back(lab, victim)
 
 
 def test_kill_of_a_backup_costs_at_most_the_bound(lab, failover_round):
-    current = writer_via_vip(lab)
+    current = writer_via_vip(lab, PROBE_DB)
     victim = next(h for h in reversed(db_hosts(lab)) if h != current)
-    survivors = [h for h in db_hosts(lab) if h != victim]
-    views = {h: conf_id(lab, h) for h in survivors}
-    load, failed_at = under_commit_load(lab, lambda: lab.crash(victim, "mysqld_safe", "mariadbd"))
-    assert synced(lab, survivors, 2)
-    assert {h: conf_id(lab, h) for h in survivors} == {h: n + 1 for h, n in views.items()}
-    check_gap(lab, f"kill9_backup#{failover_round}", load, failed_at)
+    kill_under_load(lab, victim, f"kill9_backup#{failover_round}")
     # The client never noticed which node served it: the writer did not move.
-    assert writer_via_vip(lab) == current
+    assert writer_via_vip(lab, PROBE_DB) == current
     bring_back(lab, victim)
 
 
@@ -162,7 +151,7 @@ def test_crash_restarted_at_once_rejoins_and_a_second_crash_keeps_a_primary(lab,
     backup right after must leave a Primary cluster too (the loop seen with
     untested timeouts: "last_prim ... is inconsistent to restored view").
     """
-    current = writer_via_vip(lab)
+    current = writer_via_vip(lab, PROBE_DB)
     # The first backup, then the other one while the first has only just rejoined.
     for victim in [h for h in db_hosts(lab) if h != current]:
         survivors = [h for h in db_hosts(lab) if h != victim]
@@ -177,7 +166,7 @@ def test_crash_restarted_at_once_rejoins_and_a_second_crash_keeps_a_primary(lab,
 
 
 def test_cut_link_isolates_the_member_without_a_second_primary_and_it_rejoins(lab, failover_round):
-    current = writer_via_vip(lab)
+    current = writer_via_vip(lab, PROBE_DB)
     holders = vip_holders(lab)
     victim = next(h for h in reversed(db_hosts(lab)) if h != current and h not in holders)
     survivors = [h for h in db_hosts(lab) if h != victim]

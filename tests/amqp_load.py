@@ -96,10 +96,10 @@ class ConfirmedPublisher(threading.Thread):
     def confirmed(self):
         return {n for _, n in self.confirms}
 
-    def longest_gap(self):
-        """Longest time between two confirmed messages."""
+    def longest_gap(self, after=None):
+        """Longest time between two confirmed messages (those after `after` and the one before)."""
         times = [t for t, _ in self.confirms]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False) if after is None or b >= after]
         return round(max(gaps), 2) if gaps else None
 
 

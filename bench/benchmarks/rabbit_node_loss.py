@@ -51,9 +51,7 @@ def one_run(lab):
         publisher.wait_for_confirms(len(publisher.confirms) + 25, timeout=60)
     finally:
         publisher.stop()
-    times = [t for t, _ in publisher.confirms]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b >= moment]
-    gap = round(max(gaps), 3) if gaps else None
+    gap = publisher.longest_gap(after=moment)
     started = time.monotonic()
     ok_apply(lab, victim, "hastack.rabbitmq")
     wait_for(lambda: cluster_running(lab, victim), 180, f"{victim} running in the cluster", interval=1)

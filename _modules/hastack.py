@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import pathlib
 import re
+import time
 import urllib.parse
 
 import salt.utils.yaml
@@ -321,6 +322,116 @@ def watch_of(config):
             "health": block.get("health") if isinstance(block.get("health"), dict) else {},
         }
     return watched
+
+
+HEAL_DEFAULTS = {
+    "enabled": True,
+    "reconcile_interval": 10,
+    "answer_timeout": 4,
+    "host_grace": 300,
+    "lock_ttl": 900,
+    "dedupe_window": 60,
+    "galera_outage_grace": 60,
+    "backoff": {"max_failures": 3, "window": 1800},
+    "beacons": {"service_delay": 2, "cluster_interval": 5},
+    "history": 200,
+}
+
+
+def heal_settings(config):
+    """
+    The ``heal:`` block of ``config`` over the built-in fallbacks, so callers
+    always see every key (an operator's pillar may set only some of them).
+    """
+    heal = config.get("heal") if isinstance(config.get("heal"), dict) else {}
+    return _merge(copy.deepcopy(HEAL_DEFAULTS), heal)
+
+
+def heal_services_of(config):
+    """
+    {service: {tier, sls, drain, health}} of every watched service: which
+    tier's states restart it, whether its host leaves HAProxy first and which
+    function tells that the tier is healthy again. A service listed by two
+    tiers belongs to the first in deploy order.
+    """
+    tiers = tiers_of(config)
+    watched = watch_of(config)
+    index = {}
+    for name in _safe_order(config):
+        if name not in watched:
+            continue
+        spec = watched[name]
+        for service in spec["services"]:
+            index.setdefault(
+                service,
+                {
+                    "tier": name,
+                    "sls": tiers[name].get("sls") or f"hastack.{name}",
+                    "drain": spec["drain"],
+                    "health": spec["health"].get("function", ""),
+                },
+            )
+    return index
+
+
+def cluster_beacons_of(config):
+    """{tier: custom beacon name} of the tiers with states whose block names a ``beacon``."""
+    return {
+        name: block["beacon"]
+        for name, block in tiers_of(config).items()
+        if not is_planned(block) and isinstance(block.get("beacon"), str) and block["beacon"]
+    }
+
+
+def _tiers_of_minion(config, minion):
+    """The tiers with states ``minion`` carries, in deploy order."""
+    mine = []
+    role_tiers = role_tiers_of(config)
+    for role in roles_of(config, minion):
+        mine.extend(tier for tier in role_tiers.get(role, []) if tier not in mine)
+    order = _safe_order(config)
+    return sorted(mine, key=order.index)
+
+
+def beacons_of(config, minion):
+    """
+    The beacons ``minion`` runs, as ``{beacon name: {option: value}}`` in the
+    shape ``beacon.present`` takes as state arguments:
+
+    - ``service``: every service of the minion's tiers (their ``services``),
+      reporting a change only (``onchangeonly``), after ``heal:beacons:
+      service_delay`` seconds (a debounce), not at minion start (the
+      reconciler covers that), and not during a state run.
+    - one custom beacon per carried tier that names one (``beacon``), checked
+      every ``heal:beacons:cluster_interval`` seconds, not during a state run.
+      The RabbitMQ one is told the minion's node name.
+
+    A minion without roles runs none.
+    """
+    heal = heal_settings(config)
+    beacon_settings = heal["beacons"] if isinstance(heal.get("beacons"), dict) else {}
+    delay = beacon_settings.get("service_delay", HEAL_DEFAULTS["beacons"]["service_delay"])
+    interval = beacon_settings.get("cluster_interval", HEAL_DEFAULTS["beacons"]["cluster_interval"])
+    watched = watch_of(config)
+    custom = cluster_beacons_of(config)
+    my_tiers = _tiers_of_minion(config, minion)
+
+    services = {}
+    for tier in my_tiers:
+        for service in watched.get(tier, {}).get("services", []):
+            services.setdefault(service, {"onchangeonly": True, "delay": delay, "emitatstartup": False})
+    beacons = {}
+    if services:
+        beacons["service"] = {"services": services, "disable_during_state_run": True}
+    rabbit = config.get("rabbitmq") if isinstance(config.get("rabbitmq"), dict) else {}
+    for tier in my_tiers:
+        if tier not in custom:
+            continue
+        options = {"interval": interval, "disable_during_state_run": True}
+        if tier == "rabbitmq":
+            options = {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}", **options}
+        beacons[custom[tier]] = options
+    return beacons
 
 
 def roles_of(config, minion):
@@ -710,6 +821,8 @@ def cluster_view(config):
     - ``stack_minions``, ``host_names``, ``role_tiers``, ``required_secrets``
     - ``deploy``: ``order`` (every tier) and ``sequence`` (the steps hastack.deploy runs)
     - ``watch``: per tier, what the auto-heal watches
+    - ``heal``: the ``heal:`` settings over their fallbacks, and ``services``:
+      per watched service, the tier, sls, drain flag and health function
     - ``galera``: members, databases, users, cluster address, grant host, provider options
     - ``rabbitmq``: cluster nodes, deploy order, transport URL
     - ``haproxy.backends``; ``keepalived``: VIP, VRRP version, auth; ``arbitrator.nodes``
@@ -726,6 +839,8 @@ def cluster_view(config):
         "required_secrets": required_secrets_of(config),
         "deploy": {"order": _safe_order(config), "sequence": deploy_sequence(config)},
         "watch": watch_of(config),
+        # Settings over their fallbacks, plus which tier heals each watched service.
+        "heal": dict(heal_settings(config), services=heal_services_of(config)),
     }
 
     galera = config.get("galera") or {}
@@ -790,9 +905,10 @@ def cluster_view(config):
 def minion_view(config, minion, ip4_interfaces=None):
     """
     Facts about one minion: ``minion_id``, ``my_roles``, ``my_tiers`` (in
-    deploy order), ``my_ip``; its RabbitMQ node name, its Galera peers, its
-    VRRP priority, peers and interface (the one holding its stack IP, unless
-    ``keepalived:interface`` is set).
+    deploy order), ``my_ip``, ``beacons`` (what ``hastack.beacons`` sets up);
+    its RabbitMQ node name, its Galera peers, its VRRP priority, peers and
+    interface (the one holding its stack IP, unless ``keepalived:interface``
+    is set).
     """
     roles = _role_lists(config)
     my_roles = [role for role, members in roles.items() if minion in members]
@@ -819,6 +935,8 @@ def minion_view(config, minion, ip4_interfaces=None):
         "my_roles": my_roles,
         "my_tiers": my_tiers,
         "my_ip": my_ip,
+        # What hastack.beacons configures on this host.
+        "beacons": beacons_of(config, minion),
         "rabbitmq": {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}"},
         "galera": {"peer_ips": [ip_of(config, m) for m in roles.get("db", []) if m != minion]},
         "keepalived": {
@@ -1065,3 +1183,36 @@ def deploy_steps():
         salt-call hastack.deploy_steps
     """
     return deploy_sequence(_config())
+
+
+def wait_healthy(function, timeout=120, interval=1):
+    """
+    Call the health function ``function`` (a tier's ``health:function``, e.g.
+    ``hastack_galera.is_synced``) until it answers a true value; return that
+    answer. Raises an error when ``timeout`` seconds pass first. An empty
+    ``function`` (a tier without a health check) answers True at once.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack.wait_healthy hastack_galera.is_synced timeout=300
+    """
+    if not function:
+        return True
+    if function not in __salt__:
+        raise CommandExecutionError(f"health function {function} is not available on this minion")
+    deadline = time.monotonic() + float(timeout)
+    last = None
+    while True:
+        try:
+            last = __salt__[function]()
+        except CommandExecutionError as exc:
+            last = f"error: {exc}"
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            raise CommandExecutionError(f"{function} not healthy after {timeout} s (last answer: {last!r})")
+        time.sleep(float(interval))
+

@@ -9,3 +9,4 @@ include:
 {%- for tier in hastack.my_tiers %}
   - hastack.{{ tier }}
 {%- endfor %}
+  - hastack.beacons

@@ -18,7 +18,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SLS_FILES = sorted((REPO / "hastack").rglob("*.sls"))
 STATES = ("installed", "removed", "managed", "absent", "present", "running", "dead", "joined",
-          "validated", "emptied")
+          "validated", "emptied", "synced")
 # A top-level key of an sls: an ID, or include/extend.
 TOP_KEY = re.compile(r"^(?P<key>[^\s#{][^:]*|\{\{.*?\}\}[^:]*):\s*$")
 

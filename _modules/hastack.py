@@ -1216,3 +1216,35 @@ def wait_healthy(function, timeout=120, interval=1):
             raise CommandExecutionError(f"{function} not healthy after {timeout} s (last answer: {last!r})")
         time.sleep(float(interval))
 
+
+
+def heal_probe(services=()):
+    """
+    What the master's reconciler asks every stack host: ``{"services":
+    {name: running}, "galera": wsrep status or None}``. ``services`` are the
+    names to check (the reconciler sends every watched name and compares only
+    those the host's tiers want). ``galera`` is None where MariaDB is not
+    installed or does not answer.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack.heal_probe '[mariadb, memcached]'
+    """
+    if isinstance(services, str):
+        services = [name for name in services.split(",") if name]
+    running = {}
+    for name in services or []:
+        try:
+            running[name] = bool(__salt__["service.status"](name))
+        except (CommandExecutionError, KeyError) as exc:
+            log.debug("hastack.heal_probe: service.status %s: %s", name, exc)
+            running[name] = False
+    galera = None
+    if "hastack_galera.status" in __salt__:
+        try:
+            galera = __salt__["hastack_galera.status"]()
+        except CommandExecutionError as exc:
+            log.debug("hastack.heal_probe: %s", exc)
+    return {"services": running, "galera": galera}

@@ -1,0 +1,711 @@
+"""
+Auto-heal decisions and bookkeeping on the salt master.
+
+Beacons on the hosts (``hastack.beacons``) and the reconciler of this runner
+(``reconcile``, on a master schedule) produce events; the reactors in
+``reactor/`` hand each to an orchestration in ``orch/heal/``, whose first step
+is ``hastack_heal.heal step=begin`` and whose last is ``step=done`` (or
+``step=failed`` when a step failed). Every decision is a plain function here,
+table-tested without Salt:
+
+- ``classify``: an event (tag and data) -> the heal it asks for, or nothing
+- ``admit``: may that heal run now (switch, maintenance, duplicates, backoff,
+  the cluster's lock)
+- ``take_lock`` / ``release_lock``: one heal per cluster at a time; a lock is
+  stale when its holder process died or its TTL passed
+- ``reconcile_events``: wanted state against what the hosts answered
+
+Every heal fires ``hastack/heal/<cluster>/<phase>`` (phase ``start``,
+``done``, ``refused``, ``failed``, ``gave_up``) with ``{heal_id, cluster,
+action, target, service, reason, started, duration}``. The state of the
+healer (locks, history, maintenance, the reconciler's memory) lives in
+``<master cachedir>/hastack_heal/``.
+"""
+
+import contextlib
+import copy
+import errno
+import fcntl
+import json
+import logging
+import os
+import pathlib
+import time
+import uuid
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "hastack_heal"
+
+EVENT_PREFIX = "hastack/heal"
+RECONCILE_PREFIX = "hastack/heal/reconcile"
+PHASES = ("start", "done", "refused", "failed", "gave_up")
+# The cluster a host's return is serialized in: one host brought back at a time.
+HOSTS_CLUSTER = "hosts"
+
+# Used when the caller's settings lack a key (mirrors parameters/defaults.yaml heal:).
+FALLBACK = {
+    "enabled": True,
+    "reconcile_interval": 10,
+    "answer_timeout": 4,
+    "host_grace": 300,
+    "lock_ttl": 900,
+    "dedupe_window": 60,
+    "galera_outage_grace": 60,
+    "backoff": {"max_failures": 3, "window": 1800},
+    "history": 200,
+}
+
+
+def __virtual__():
+    return __virtualname__
+
+
+# --------------------------------------------------------------------------
+# Pure logic: plain dicts in, plain values out. Unit tests call these.
+# --------------------------------------------------------------------------
+
+
+def settings_of(view):
+    """The ``heal`` settings of a view, every key present."""
+    heal = (view or {}).get("heal") if isinstance((view or {}).get("heal"), dict) else {}
+    merged = copy.deepcopy(FALLBACK)
+    for key, value in heal.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = dict(merged[key], **value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def heal_key(action):
+    """What makes two heals the same heal: cluster, action, target, service."""
+    return ":".join(str(action.get(k) or "") for k in ("cluster", "action", "target", "service"))
+
+
+def _tag_parts(tag):
+    return [part for part in str(tag or "").split("/")]
+
+
+def tiers_of_minion(view, minion):
+    """Sorted tiers with states whose roles list ``minion`` (from ``watch`` and ``roles``)."""
+    roles = (view or {}).get("roles") or {}
+    mine = {role for role, members in roles.items() if isinstance(members, list) and minion in members}
+    return sorted(tier for tier, spec in ((view or {}).get("watch") or {}).items()
+                  if mine & set(spec.get("roles") or []))
+
+
+def wanted_services(view, minion):
+    """Sorted services ``minion`` must run: the ``services`` of its tiers."""
+    watch = (view or {}).get("watch") or {}
+    wanted = set()
+    for tier in tiers_of_minion(view, minion):
+        wanted.update(watch[tier].get("services") or [])
+    return sorted(wanted)
+
+
+def _service_action(view, minion, service, reason):
+    spec = (settings_of(view).get("services") or {}).get(service)
+    if not spec:
+        return None, f"service {service} is not watched by any tier"
+    if service not in wanted_services(view, minion):
+        return None, f"{minion} does not carry the tier of {service}"
+    return {
+        "cluster": spec["tier"],
+        "action": "restart_service",
+        "target": minion,
+        "service": service,
+        "tier": spec["tier"],
+        "sls": spec.get("sls") or f"hastack.{spec['tier']}",
+        "drain": bool(spec.get("drain")),
+        "health": spec.get("health") or "",
+        "reason": reason,
+    }, reason
+
+
+def classify(tag, data, view):
+    """
+    The heal an event asks for: ``(action, reason)``, action None when the
+    event needs no heal (``reason`` says why). An action is ``{cluster,
+    action, target, service, reason, ...}``; actions:
+
+    - ``restart_service``: a watched service is down on a live host
+      (``service`` beacon with ``running: false``, or the reconciler). Also
+      carries ``tier``, ``sls``, ``drain``, ``health``.
+    - ``galera_outage``: no Primary Component on any db host (the Galera
+      beacon reporting ``non-primary``, or the reconciler). ``stage`` is
+      ``start`` (start every node, let pc.recovery work) or ``recover`` (the
+      safe recovery from the highest committed position).
+    - ``forget_host``: a mq host stayed silent longer than the grace period.
+    - ``host_back``: a host that was lost answers again (reconciler), or its
+      minion started (``salt/minion/<id>/start``).
+    """
+    data = data if isinstance(data, dict) else {}
+    parts = _tag_parts(tag)
+    stack = set((view or {}).get("stack_minions") or [])
+
+    if len(parts) >= 5 and parts[:2] == ["salt", "beacon"] and parts[3] == "service":
+        minion, service = parts[2], "/".join(parts[4:])
+        state = data.get(service) if isinstance(data.get(service), dict) else {}
+        if state.get("running") is not False:
+            return None, f"{service} on {minion} is running"
+        return _service_action(view, minion, service, f"service beacon: {service} stopped on {minion}")
+
+    if len(parts) >= 5 and parts[:2] == ["salt", "beacon"] and parts[3] == "hastack_galera":
+        minion, condition = parts[2], parts[4]
+        if condition != "non-primary":
+            return None, f"Galera on {minion} is {condition}: no cluster heal (a stopped server is a service heal)"
+        return {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "",
+                "stage": "start", "reason": f"Galera beacon: {minion} lost the Primary Component"}, "non-primary"
+
+    if len(parts) >= 5 and parts[:2] == ["salt", "beacon"] and parts[3] == "hastack_rabbitmq":
+        minion, condition = parts[2], parts[4]
+        # pause_minority resumes a paused node and heals a partition by itself;
+        # a stopped broker is a service heal and a lost host the reconciler's.
+        return None, f"RabbitMQ on {minion} is {condition}: recorded, healed by pause_minority or other heals"
+
+    if len(parts) >= 4 and parts[:2] == ["salt", "minion"] and parts[3] == "start":
+        minion = parts[2]
+        if minion not in stack:
+            return None, f"{minion} is not a stack host"
+        return {"cluster": HOSTS_CLUSTER, "action": "host_back", "target": minion, "service": "",
+                "reason": f"minion {minion} started"}, "minion start"
+
+    if str(tag or "").startswith(RECONCILE_PREFIX + "/"):
+        kind = data.get("kind")
+        minion = data.get("minion") or ""
+        if kind == "service_down":
+            return _service_action(view, minion, data.get("service") or "",
+                                   f"reconciler: {data.get('service')} down on {minion}")
+        if kind == "galera_no_primary":
+            stage = data.get("stage") if data.get("stage") in ("start", "recover") else "start"
+            return {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "",
+                    "stage": stage, "reason": data.get("reason") or "reconciler: no Primary Component"}, kind
+        if kind == "host_lost":
+            if minion not in (((view or {}).get("roles") or {}).get("mq") or []):
+                return None, f"{minion} is lost but runs no RabbitMQ: nothing to forget"
+            return {"cluster": "rabbitmq", "action": "forget_host", "target": minion, "service": "",
+                    "reason": data.get("reason") or f"reconciler: {minion} silent"}, kind
+        if kind == "host_back":
+            return {"cluster": HOSTS_CLUSTER, "action": "host_back", "target": minion, "service": "",
+                    "reason": data.get("reason") or f"reconciler: {minion} answers again"}, kind
+        return None, f"unknown reconciler event kind {kind!r}"
+
+    return None, f"no heal for events tagged {tag}"
+
+
+def lock_is_stale(record, now, pid_alive):
+    """
+    True when a lock ``record`` (``{pid, expires, ...}``) no longer holds:
+    unreadable, past its expiry, or its holder process is gone.
+    """
+    if not isinstance(record, dict):
+        return True
+    try:
+        if float(record.get("expires", 0)) <= now:
+            return True
+    except (TypeError, ValueError):
+        return True
+    pid = record.get("pid")
+    return not isinstance(pid, int) or not pid_alive(pid)
+
+
+def failures_in_window(history, cluster, now, window):
+    """Failed heals of ``cluster`` that finished within ``window`` seconds before ``now``."""
+    return [entry for entry in history or []
+            if entry.get("cluster") == cluster and entry.get("phase") == "failed"
+            and now - float(entry.get("finished") or entry.get("started") or 0) <= window]
+
+
+def admit(action, now, settings, maintenance, history, locks):
+    """
+    Whether the heal ``action`` may start now: ``(verdict, reason)`` with
+    verdict ``run``, ``duplicate`` (another event of a failure already being
+    or just healed: nothing is fired), ``refused`` or ``gave_up``.
+
+    maintenance
+        ``{"hosts": [...], "clusters": [...]}`` under maintenance.
+    history
+        Recent heals, ``{key, cluster, phase, started, finished}``.
+    locks
+        Live locks, ``{cluster: record}`` (stale ones already dropped).
+    """
+    key = heal_key(action)
+    cluster = action.get("cluster")
+    maintenance = maintenance or {}
+    if not settings.get("enabled", True):
+        return "refused", "healing is switched off (hastack:heal:enabled)"
+    if action.get("target") in (maintenance.get("hosts") or []):
+        return "refused", f"host {action.get('target')} is under maintenance"
+    if cluster in (maintenance.get("clusters") or []):
+        return "refused", f"cluster {cluster} is under maintenance"
+    for holder in (locks or {}).values():
+        if holder.get("key") == key:
+            return "duplicate", f"the same heal runs already ({holder.get('heal_id')})"
+        if (action.get("action") != "host_back" and holder.get("action") == "host_back"
+                and holder.get("target") == action.get("target")):
+            return "duplicate", f"{action.get('target')} is being brought back ({holder.get('heal_id')})"
+    window = float(settings.get("dedupe_window", 0))
+    for entry in reversed(history or []):
+        age = now - float(entry.get("finished") or entry.get("started") or 0)
+        if entry.get("key") == key and age < window:
+            return "duplicate", f"the same heal was {entry.get('phase')} {int(age)} s ago"
+    backoff = settings.get("backoff") or {}
+    failures = failures_in_window(history, cluster, now, float(backoff.get("window", 0)))
+    if len(failures) >= int(backoff.get("max_failures", 1)):
+        return "gave_up", (f"{len(failures)} failed heals of {cluster} within {backoff.get('window')} s: "
+                           "healing it stops until the window passes or an operator acts")
+    if cluster in (locks or {}):
+        holder = locks[cluster]
+        return "refused", (f"cluster {cluster} is busy with {holder.get('action')} of {holder.get('target')}"
+                           f" ({holder.get('heal_id')})")
+    return "run", action.get("reason") or ""
+
+
+def reconcile_events(view, answers, memory, now):
+    """
+    Compare what each stack host must run with what it answered and return
+    ``(events, memory)``: events ``(tag, data)`` for the reactors, and the
+    memory to keep for the next run (``silent``: since when a host does not
+    answer, ``lost``: hosts declared lost, ``galera_no_primary``: since when
+    no db host is in a Primary Component).
+
+    answers
+        ``{minion: None (no answer) or {"services": {name: bool}, "galera": status or None}}``.
+    """
+    settings = settings_of(view)
+    memory = copy.deepcopy(memory or {})
+    silent = memory.setdefault("silent", {})
+    lost = memory.setdefault("lost", {})
+    events = []
+    grace = float(settings["host_grace"])
+    for minion in sorted((view or {}).get("stack_minions") or []):
+        answer = (answers or {}).get(minion)
+        if not isinstance(answer, dict):
+            since = silent.setdefault(minion, now)
+            if minion not in lost and now - since >= grace:
+                lost[minion] = now
+                events.append((f"{RECONCILE_PREFIX}/host_lost/{minion}",
+                               {"kind": "host_lost", "minion": minion, "silent_since": since,
+                                "reason": f"reconciler: {minion} silent for {int(now - since)} s"
+                                          f" (grace {int(grace)} s)"}))
+            continue
+        silent.pop(minion, None)
+        if minion in lost:
+            del lost[minion]
+            events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
+                           {"kind": "host_back", "minion": minion, "reason": f"reconciler: {minion} answers again"}))
+            # Its return applies the whole host: no service heals for it now.
+            continue
+        services = answer.get("services") if isinstance(answer.get("services"), dict) else {}
+        for service in wanted_services(view, minion):
+            if services.get(service) is False:
+                events.append((f"{RECONCILE_PREFIX}/service_down/{minion}/{service}",
+                               {"kind": "service_down", "minion": minion, "service": service}))
+
+    db = ((view or {}).get("roles") or {}).get("db") or []
+    answering = {m: (answers or {}).get(m) for m in db if isinstance((answers or {}).get(m), dict)}
+    primary = [m for m, a in answering.items()
+               if isinstance(a.get("galera"), dict) and a["galera"].get("wsrep_cluster_status") == "Primary"]
+    if db and answering and not primary:
+        since = memory.setdefault("galera_no_primary", now)
+        stage = "recover" if now - since >= float(settings["galera_outage_grace"]) else "start"
+        events.append((f"{RECONCILE_PREFIX}/galera_no_primary/{stage}",
+                       {"kind": "galera_no_primary", "stage": stage, "since": since,
+                        "silent": sorted(set(db) - set(answering)),
+                        "reason": f"reconciler: no db host in a Primary Component for {int(now - since)} s"}))
+    else:
+        memory.pop("galera_no_primary", None)
+    return events, memory
+
+
+def forget_decision(node, statuses, members):
+    """
+    Whether RabbitMQ node ``node`` may be forgotten, judged from the parsed
+    cluster statuses the other members answered (``{minion: status or
+    None}``): ``(ok, reason, via)``. Only a member whose view holds a strict
+    majority of running members may do it (never a paused minority), the node
+    must not run, and it must not be the last disc node.
+    """
+    majority = len(members) // 2 + 1
+    for minion, status in sorted((statuses or {}).items()):
+        if not isinstance(status, dict):
+            continue
+        running = status.get("running") or []
+        if len(running) < majority:
+            continue
+        if node in running:
+            return False, f"{node} still runs in the view of {minion}", None
+        if node not in (status.get("members") or []):
+            return False, f"{node} is not a member any more", None
+        if not [n for n in status.get("disk_nodes") or [] if n != node]:
+            return False, f"{node} is the last disc node", None
+        return True, f"{minion} sees {len(running)} of {len(members)} nodes running", minion
+    return False, f"no answering member sees a majority ({majority} of {len(members)}) running", None
+
+
+def trim_history(history, keep):
+    """The last ``keep`` entries."""
+    keep = max(int(keep), 1)
+    return list(history or [])[-keep:]
+
+
+# --------------------------------------------------------------------------
+# Files under the master's cachedir: locks, history, maintenance, memory.
+# --------------------------------------------------------------------------
+
+
+def pid_alive(pid):
+    """True when a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+def state_dir(cachedir):
+    path = pathlib.Path(cachedir) / "hastack_heal"
+    (path / "locks").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _guard(directory):
+    """An exclusive flock over the healer's files (the kernel drops it if we die)."""
+    with open(pathlib.Path(directory) / ".guard", "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_json(path, default):
+    try:
+        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def _write_json(path, value):
+    path = pathlib.Path(path)
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, sort_keys=True, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def live_locks(directory, now, alive=pid_alive):
+    """{cluster: record} of the locks that still hold; stale ones are removed."""
+    locks = {}
+    for path in sorted((pathlib.Path(directory) / "locks").glob("*.json")):
+        record = _read_json(path, None)
+        if lock_is_stale(record, now, alive):
+            with contextlib.suppress(OSError):
+                path.unlink()
+            continue
+        locks[path.stem] = record
+    return locks
+
+
+def take_lock(directory, action, heal_id, now, ttl, pid, alive=pid_alive):
+    """Take the lock of ``action``'s cluster: ``(True, record)`` or ``(False, holder)``."""
+    with _guard(directory):
+        locks = live_locks(directory, now, alive)
+        cluster = action["cluster"]
+        if cluster in locks:
+            return False, locks[cluster]
+        record = {"heal_id": heal_id, "key": heal_key(action), "cluster": cluster,
+                  "action": action.get("action"), "target": action.get("target"),
+                  "service": action.get("service") or "", "pid": pid, "taken": now, "expires": now + float(ttl)}
+        _write_json(pathlib.Path(directory) / "locks" / f"{cluster}.json", record)
+        return True, record
+
+
+def release_lock(directory, cluster, key):
+    """Drop ``cluster``'s lock if it is the one of heal ``key``; returns the record dropped or None."""
+    with _guard(directory):
+        path = pathlib.Path(directory) / "locks" / f"{cluster}.json"
+        record = _read_json(path, None)
+        if isinstance(record, dict) and record.get("key") == key:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return record
+        return None
+
+
+def append_history(directory, entry, keep):
+    with _guard(directory):
+        path = pathlib.Path(directory) / "history.json"
+        history = trim_history(_read_json(path, []) + [entry], keep)
+        _write_json(path, history)
+        return history
+
+
+# --------------------------------------------------------------------------
+# Salt-facing runner functions.
+# --------------------------------------------------------------------------
+
+
+def _dir():
+    return state_dir(__opts__["cachedir"])
+
+
+def _fire(tag, data):
+    """Fire an event on the master's bus (what the ``event.send`` runner does)."""
+    import salt.utils.event  # pylint: disable=import-outside-toplevel
+
+    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as event:
+        return event.fire_event(data, tag)
+
+
+def _fail(result):
+    """Mark this runner call failed (an orchestration step then fails)."""
+    __context__["retcode"] = 1
+    return result
+
+
+def _load_view():
+    """
+    The stack view the orchestrations see (hastack.mapdata of the master's
+    minion, pillar compiled as for ``state.orchestrate``).
+    """
+    import salt.loader  # pylint: disable=import-outside-toplevel
+    import salt.minion  # pylint: disable=import-outside-toplevel
+    import salt.pillar  # pylint: disable=import-outside-toplevel
+
+    mminion = salt.minion.MasterMinion(__opts__, states=False, rend=False, matcher=False)
+    opts = copy.deepcopy(mminion.opts)
+    opts["grains"] = salt.loader.grains(opts)
+    opts["pillar"] = salt.pillar.get_pillar(opts, opts["grains"], opts["id"],
+                                            saltenv=opts.get("saltenv") or "base",
+                                            pillarenv=opts.get("pillarenv")).compile_pillar()
+    functions = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
+    return functions["hastack.mapdata"](minion=opts["id"])
+
+
+def _maintenance_path():
+    return _dir() / "maintenance.json"
+
+
+def _maintenance():
+    data = _read_json(_maintenance_path(), {})
+    return {"hosts": sorted(data.get("hosts") or []), "clusters": sorted(data.get("clusters") or [])}
+
+
+def maintenance(target, state="on"):
+    """
+    Put a host or a cluster under maintenance (``on``: every heal touching it
+    is refused) or take it out (``off``). ``target`` is a minion id or a
+    cluster name (a tier, e.g. ``galera``, ``rabbitmq``, or ``hosts``).
+    Returns what is under maintenance now.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.maintenance ctl2 on
+        salt-run hastack_heal.maintenance galera off
+    """
+    state = str(state).lower()
+    if state not in ("on", "off", "true", "false"):
+        return _fail({"error": f"state must be on or off, got {state!r}"})
+    on = state in ("on", "true")
+    kind = "clusters" if target in (FALLBACK_CLUSTERS | {HOSTS_CLUSTER}) else "hosts"
+    directory = _dir()
+    with _guard(directory):
+        current = _maintenance()
+        members = set(current[kind])
+        (members.add if on else members.discard)(target)
+        current[kind] = sorted(members)
+        _write_json(_maintenance_path(), current)
+    _fire(f"{EVENT_PREFIX}/maintenance/{target}", {"target": target, "kind": kind, "on": on})
+    return current
+
+
+# Cluster names a maintenance target may be (tiers with states).
+FALLBACK_CLUSTERS = {"galera", "arbitrator", "rabbitmq", "haproxy", "keepalived", "memcached"}
+
+
+def status(count=20):
+    """
+    The healer's state: live locks, what is under maintenance, the last
+    ``count`` heals (newest last).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.status
+        salt-run hastack_heal.status count=50
+    """
+    directory = _dir()
+    now = time.time()
+    return {
+        "locks": live_locks(directory, now),
+        "maintenance": _maintenance(),
+        "recent": _read_json(directory / "history.json", [])[-int(count):],
+    }
+
+
+def _event_payload(action, heal_id, started, now, reason):
+    return {"heal_id": heal_id, "cluster": action.get("cluster"), "action": action.get("action"),
+            "target": action.get("target"), "service": action.get("service") or "",
+            "stage": action.get("stage") or "", "reason": reason, "started": started,
+            "duration": round(now - started, 3)}
+
+
+def heal(event_data=None, step="begin", view=None, error=""):
+    """
+    The entry of every ``orch/heal/*`` orchestration.
+
+    ``step=begin`` classifies the event, admits the heal and takes its
+    cluster's lock, firing ``hastack/heal/<cluster>/start``; it fails (so the
+    orchestration stops) when there is nothing to heal, the heal duplicates
+    one running or just finished, or it is refused (``refused`` fired: switch
+    off, maintenance, cluster busy) or given up (``gave_up`` fired: too many
+    failures). ``step=done`` / ``step=failed`` release the lock and fire
+    ``done`` / ``failed`` (and ``gave_up`` when this failure reaches the
+    backoff limit).
+
+    event_data
+        ``{"tag": ..., "data": ...}`` of the event, as the reactor passed it.
+    view
+        The stack view (``hastack.mapdata``: ``heal``, ``watch``, ``roles``,
+        ``stack_minions``); loaded as orchestrations see it when omitted.
+    error
+        With ``step=failed``: what failed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.heal \
+            '{"tag": "salt/beacon/ctl2/service/memcached", "data": {"memcached": {"running": false}}}'
+    """
+    event_data = event_data if isinstance(event_data, dict) else {}
+    view = view if isinstance(view, dict) else _load_view()
+    settings = settings_of(view)
+    action, why = classify(event_data.get("tag"), event_data.get("data"), view)
+    if action is None:
+        return _fail({"run": False, "verdict": "nothing", "reason": why})
+    directory = _dir()
+    now = time.time()
+    key = heal_key(action)
+
+    if step in ("done", "failed"):
+        record = release_lock(directory, action["cluster"], key) or {}
+        started = float(record.get("taken") or now)
+        heal_id = record.get("heal_id") or ""
+        reason = error or action.get("reason") or ""
+        entry = dict(_event_payload(action, heal_id, started, now, reason), key=key, phase=step, finished=now)
+        history = append_history(directory, entry, settings.get("history", 200))
+        _fire(f"{EVENT_PREFIX}/{action['cluster']}/{step}", _event_payload(action, heal_id, started, now, reason))
+        if step == "failed":
+            backoff = settings["backoff"]
+            failures = failures_in_window(history, action["cluster"], now, float(backoff["window"]))
+            if len(failures) >= int(backoff["max_failures"]):
+                _fire(f"{EVENT_PREFIX}/{action['cluster']}/gave_up",
+                      dict(_event_payload(action, heal_id, started, now, reason), failures=len(failures)))
+        return {"run": True, "verdict": step, "heal_id": heal_id, "duration": round(now - started, 3)}
+
+    if step != "begin":
+        return _fail({"run": False, "verdict": "error", "reason": f"unknown step {step!r}"})
+
+    history = _read_json(directory / "history.json", [])
+    verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now))
+    heal_id = f"{action['cluster']}-{int(now)}-{uuid.uuid4().hex[:6]}"
+    if verdict == "run":
+        taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
+        if not taken:
+            verdict, reason = "refused", f"cluster {action['cluster']} is busy ({holder.get('heal_id')})"
+    payload = _event_payload(action, heal_id, now, now, reason)
+    if verdict == "run":
+        append_history(directory, dict(payload, key=key, phase="start"), settings.get("history", 200))
+        _fire(f"{EVENT_PREFIX}/{action['cluster']}/start", payload)
+        return {"run": True, "verdict": "run", "heal_id": heal_id, "action": action}
+    if verdict in ("refused", "gave_up"):
+        append_history(directory, dict(payload, key=key, phase=verdict, finished=now), settings.get("history", 200))
+        _fire(f"{EVENT_PREFIX}/{action['cluster']}/{verdict}", payload)
+    return _fail({"run": False, "verdict": verdict, "reason": reason})
+
+
+def probe_services(view):
+    """Sorted union of the services any stack host must run."""
+    return sorted({s for m in (view or {}).get("stack_minions") or [] for s in wanted_services(view, m)})
+
+
+def reconcile(view=None):
+    """
+    Ask every stack host, with a short timeout, whether its services run and
+    (db hosts) its wsrep status, compare with what its roles want, and fire
+    ``hastack/heal/reconcile/<kind>/...`` for every difference: a service
+    down, a host silent past ``heal:host_grace`` (``host_lost``), a lost host
+    answering again (``host_back``), no Primary Galera component
+    (``galera_no_primary``). The reactors turn them into heals. Does nothing
+    while ``heal:enabled`` is false. Meant for the master's schedule.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.reconcile
+    """
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    view = view if isinstance(view, dict) else _load_view()
+    settings = settings_of(view)
+    if not settings.get("enabled", True):
+        return {"enabled": False, "events": []}
+    minions = sorted(view.get("stack_minions") or [])
+    answers = {}
+    if minions:
+        with salt.client.get_local_client(__opts__["conf_file"]) as client:
+            returns = client.cmd(minions, "hastack.heal_probe", kwarg={"services": probe_services(view)},
+                                 tgt_type="list", timeout=settings["answer_timeout"],
+                                 gather_job_timeout=settings["answer_timeout"])
+        answers = {m: r for m, r in (returns or {}).items() if isinstance(r, dict)}
+    directory = _dir()
+    now = time.time()
+    with _guard(directory):
+        memory = _read_json(directory / "reconcile.json", {})
+        events, memory = reconcile_events(view, answers, memory, now)
+        _write_json(directory / "reconcile.json", memory)
+    for tag, data in events:
+        _fire(tag, data)
+    return {"enabled": True, "answered": sorted(answers), "silent": sorted(set(minions) - set(answers)),
+            "events": [tag for tag, _ in events]}
+
+
+def forget_check(node, view=None):
+    """
+    Whether a lost RabbitMQ host may be forgotten now: asks the other mq
+    hosts for their cluster status and applies ``forget_decision``. Fails
+    (the orchestration stops, ``refused`` is fired) when it may not.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.forget_check ctl3
+    """
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    view = view if isinstance(view, dict) else _load_view()
+    settings = settings_of(view)
+    members = list((view.get("roles") or {}).get("mq") or [])
+    prefix = (view.get("rabbitmq") or {}).get("node_prefix", "rabbit")
+    others = [m for m in members if m != node]
+    statuses = {}
+    if others:
+        with salt.client.get_local_client(__opts__["conf_file"]) as client:
+            statuses = client.cmd(others, "hastack_rabbitmq.status", tgt_type="list",
+                                  timeout=settings["answer_timeout"] * 5,
+                                  gather_job_timeout=settings["answer_timeout"])
+    ok, reason, via = forget_decision(f"{prefix}@{node}", statuses, [f"{prefix}@{m}" for m in members])
+    result = {"ok": ok, "reason": reason, "via": via}
+    if not ok:
+        _fire(f"{EVENT_PREFIX}/rabbitmq/refused",
+              {"cluster": "rabbitmq", "action": "forget_host", "target": node, "reason": reason})
+        return _fail(result)
+    return result

@@ -1,0 +1,291 @@
+"""
+The auto-heal's decisions (_runners/hastack_heal.py), table-tested without
+Salt: which heal an event asks for, whether it may run, the lock, the
+reconciler's comparison, whether a RabbitMQ node may be forgotten.
+"""
+
+import pathlib
+
+import pytest
+import salt.utils.yaml
+from saltmod_loader import load_salt_module
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def heal():
+    return load_salt_module("_runners", "hastack_heal")
+
+
+@pytest.fixture(scope="module")
+def view():
+    """cluster_view of the converged layout, as the orchestrations see it."""
+    mod = load_salt_module("_modules", "hastack")
+    defaults, tiers, family = mod.read_layers(REPO / "hastack")
+    roles = {r: ["ctl1", "ctl2", "ctl3"] for r in ("lb", "db", "mq", "cache")}
+    config = mod.merge_config(defaults, {"roles": roles}, family, tiers)
+    return mod.derive(config, "master_master")
+
+
+def test_fallback_settings_are_the_defaults_file(heal):
+    doc = salt.utils.yaml.safe_load((REPO / "hastack/parameters/defaults.yaml").read_text())
+    wanted = {k: v for k, v in doc["values"]["heal"].items() if k in heal.FALLBACK}
+    assert wanted == heal.FALLBACK
+    hastack = load_salt_module("_modules", "hastack")
+    assert hastack.HEAL_DEFAULTS == doc["values"]["heal"]
+
+
+SVC = "salt/beacon/ctl2/service/"
+
+
+@pytest.mark.parametrize("tag, data, want", [
+    # service beacon: only a stop is a heal; onchangeonly fires for both transitions
+    (SVC + "memcached", {"memcached": {"running": False}, "service_name": "memcached"},
+     {"cluster": "memcached", "action": "restart_service", "target": "ctl2", "service": "memcached",
+      "sls": "hastack.memcached", "drain": False, "health": ""}),
+    (SVC + "mariadb", {"mariadb": {"running": False}},
+     {"cluster": "galera", "action": "restart_service", "target": "ctl2", "service": "mariadb",
+      "sls": "hastack.galera", "drain": True, "health": "hastack_galera.is_synced"}),
+    (SVC + "memcached", {"memcached": {"running": True}}, None),
+    (SVC + "memcached", {}, None),
+    (SVC + "sshd", {"sshd": {"running": False}}, None),
+    # a service the host's roles do not give it
+    ("salt/beacon/ctl9/service/memcached", {"memcached": {"running": False}}, None),
+    # Galera beacon: only a lost Primary Component is a cluster heal
+    ("salt/beacon/ctl1/hastack_galera/non-primary", {}, {"cluster": "galera", "action": "galera_outage",
+                                                         "stage": "start"}),
+    ("salt/beacon/ctl1/hastack_galera/synced", {}, None),
+    ("salt/beacon/ctl1/hastack_galera/down", {}, None),
+    # RabbitMQ beacon: pause_minority heals partitions itself
+    ("salt/beacon/ctl1/hastack_rabbitmq/paused", {}, None),
+    ("salt/beacon/ctl1/hastack_rabbitmq/partitioned", {}, None),
+    # a host came back
+    ("salt/minion/ctl3/start", {}, {"cluster": "hosts", "action": "host_back", "target": "ctl3"}),
+    ("salt/minion/master_master/start", {}, None),
+    # the reconciler
+    ("hastack/heal/reconcile/service_down/ctl1/haproxy", {"kind": "service_down", "minion": "ctl1",
+                                                          "service": "haproxy"},
+     {"cluster": "haproxy", "action": "restart_service", "target": "ctl1", "service": "haproxy"}),
+    ("hastack/heal/reconcile/galera_no_primary/recover", {"kind": "galera_no_primary", "stage": "recover"},
+     {"cluster": "galera", "action": "galera_outage", "stage": "recover"}),
+    ("hastack/heal/reconcile/host_lost/ctl3", {"kind": "host_lost", "minion": "ctl3"},
+     {"cluster": "rabbitmq", "action": "forget_host", "target": "ctl3"}),
+    ("hastack/heal/reconcile/host_back/ctl3", {"kind": "host_back", "minion": "ctl3"},
+     {"cluster": "hosts", "action": "host_back", "target": "ctl3"}),
+    ("hastack/heal/reconcile/what/ctl3", {"kind": "what"}, None),
+    ("salt/job/123/ret/ctl1", {}, None),
+])
+def test_classify(heal, view, tag, data, want):
+    action, reason = heal.classify(tag, data, view)
+    assert reason
+    if want is None:
+        assert action is None
+    else:
+        assert action is not None, reason
+        assert {k: action.get(k) for k in want} == want
+
+
+def test_host_lost_without_mq_role_needs_no_forget(heal, view):
+    small = dict(view, roles=dict(view["roles"], mq=["ctl1", "ctl2"]))
+    action, reason = heal.classify("hastack/heal/reconcile/host_lost/ctl3",
+                                   {"kind": "host_lost", "minion": "ctl3"}, small)
+    assert action is None and "no RabbitMQ" in reason
+
+
+SETTINGS = {"enabled": True, "dedupe_window": 60, "backoff": {"max_failures": 3, "window": 1800}}
+ACTION = {"cluster": "memcached", "action": "restart_service", "target": "ctl2", "service": "memcached",
+          "reason": "down"}
+KEY = "memcached:restart_service:ctl2:memcached"
+NOW = 100000.0
+
+
+def failed(n, ago=10, cluster="memcached"):
+    return [{"key": f"{cluster}:x:{i}:", "cluster": cluster, "phase": "failed", "finished": NOW - ago}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("settings, maintenance, history, locks, verdict, words", [
+    (SETTINGS, {}, [], {}, "run", "down"),
+    (dict(SETTINGS, enabled=False), {}, [], {}, "refused", "switched off"),
+    (SETTINGS, {"hosts": ["ctl2"]}, [], {}, "refused", "host ctl2 is under maintenance"),
+    (SETTINGS, {"clusters": ["memcached"]}, [], {}, "refused", "cluster memcached is under maintenance"),
+    (SETTINGS, {"hosts": ["ctl1"], "clusters": ["galera"]}, [], {}, "run", ""),
+    # the same failure, reported again while its heal runs or just after
+    (SETTINGS, {}, [], {"memcached": {"key": KEY, "heal_id": "h1"}}, "duplicate", "runs already"),
+    (SETTINGS, {}, [{"key": KEY, "phase": "done", "finished": NOW - 30}], {}, "duplicate", "done 30 s ago"),
+    (SETTINGS, {}, [{"key": KEY, "phase": "done", "finished": NOW - 61}], {}, "run", ""),
+    # the host is being brought back: its service heals wait
+    (SETTINGS, {}, [], {"hosts": {"key": "hosts:host_back:ctl2:", "action": "host_back", "target": "ctl2"}},
+     "duplicate", "being brought back"),
+    (SETTINGS, {}, [], {"hosts": {"key": "hosts:host_back:ctl3:", "action": "host_back", "target": "ctl3"}},
+     "run", ""),
+    # another heal of the same cluster
+    (SETTINGS, {}, [], {"memcached": {"key": "memcached:restart_service:ctl1:memcached", "action": "restart_service",
+                                      "target": "ctl1", "heal_id": "h2"}}, "refused", "busy"),
+    # backoff
+    (SETTINGS, {}, failed(2), {}, "run", ""),
+    (SETTINGS, {}, failed(3), {}, "gave_up", "3 failed heals of memcached"),
+    (SETTINGS, {}, failed(3, ago=1801), {}, "run", ""),
+    (SETTINGS, {}, failed(3, cluster="galera"), {}, "run", ""),
+])
+def test_admit(heal, settings, maintenance, history, locks, verdict, words):
+    got, reason = heal.admit(ACTION, NOW, settings, maintenance, history, locks)
+    assert (got, words in reason) == (verdict, True), reason
+
+
+@pytest.mark.parametrize("record, alive, stale", [
+    ({"pid": 10, "expires": NOW + 5}, True, False),
+    ({"pid": 10, "expires": NOW + 5}, False, True),
+    ({"pid": 10, "expires": NOW - 1}, True, True),
+    ({"pid": "x", "expires": NOW + 5}, True, True),
+    ({"pid": 10, "expires": "soon"}, True, True),
+    (None, True, True),
+])
+def test_lock_is_stale(heal, record, alive, stale):
+    assert heal.lock_is_stale(record, NOW, lambda pid: alive) is stale
+
+
+def test_lock_files(heal, tmp_path):
+    directory = heal.state_dir(tmp_path)
+    ok, record = heal.take_lock(directory, ACTION, "h1", NOW, 900, 4242, alive=lambda pid: True)
+    assert ok and record["key"] == KEY and record["expires"] == NOW + 900
+    # held: a second heal of the cluster is refused, another cluster is free
+    ok, holder = heal.take_lock(directory, dict(ACTION, target="ctl1"), "h2", NOW, 900, 4243, alive=lambda pid: True)
+    assert not ok and holder["heal_id"] == "h1"
+    ok, _ = heal.take_lock(directory, dict(ACTION, cluster="galera"), "h3", NOW, 900, 4243, alive=lambda pid: True)
+    assert ok
+    # only the holder's key releases it
+    assert heal.release_lock(directory, "memcached", "other") is None
+    assert heal.release_lock(directory, "memcached", KEY)["heal_id"] == "h1"
+    ok, _ = heal.take_lock(directory, ACTION, "h4", NOW, 900, 4244, alive=lambda pid: True)
+    assert ok
+    # the holder died: the lock is stale and is taken over
+    ok, record = heal.take_lock(directory, dict(ACTION, target="ctl1"), "h5", NOW, 900, 4245,
+                                alive=lambda pid: pid != 4244)
+    assert ok and record["heal_id"] == "h5"
+    # its TTL passed
+    ok, record = heal.take_lock(directory, dict(ACTION, target="ctl3"), "h6", NOW + 901, 900, 4246,
+                                alive=lambda pid: True)
+    assert ok and record["heal_id"] == "h6"
+    assert set(heal.live_locks(directory, NOW + 901, alive=lambda pid: True)) == {"memcached"}
+
+
+def test_the_own_pid_is_alive(heal):
+    import os
+    assert heal.pid_alive(os.getpid())
+    assert not heal.pid_alive(2 ** 22 + 12345)
+
+
+def ok_answer(services, galera="Primary"):
+    return {"services": {s: True for s in services},
+            "galera": {"wsrep_cluster_status": galera} if galera else None}
+
+
+ALL = ["hastack-galera-health", "haproxy", "keepalived", "mariadb", "memcached", "rabbitmq-server"]
+
+
+def test_reconcile_all_well(heal, view):
+    answers = {m: ok_answer(ALL) for m in ("ctl1", "ctl2", "ctl3")}
+    events, memory = heal.reconcile_events(view, answers, {}, NOW)
+    assert events == []
+    assert memory == {"silent": {}, "lost": {}}
+
+
+def test_reconcile_service_down(heal, view):
+    answers = {m: ok_answer(ALL) for m in ("ctl1", "ctl2", "ctl3")}
+    answers["ctl2"]["services"]["memcached"] = False
+    # a service the host does not carry is not compared
+    answers["ctl1"]["services"]["garb"] = False
+    events, _ = heal.reconcile_events(view, answers, {}, NOW)
+    assert events == [("hastack/heal/reconcile/service_down/ctl2/memcached",
+                       {"kind": "service_down", "minion": "ctl2", "service": "memcached"})]
+
+
+def test_reconcile_host_lost_after_grace_then_back(heal, view):
+    grace = heal.settings_of(view)["host_grace"]
+    answers = {m: ok_answer(ALL) for m in ("ctl1", "ctl2")}
+    events, memory = heal.reconcile_events(view, answers, {}, NOW)
+    assert events == [] and memory["silent"] == {"ctl3": NOW}
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace - 1)
+    assert events == []
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_lost/ctl3"]
+    assert events[0][1]["silent_since"] == NOW
+    # lost once: not again on every run
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace + 10)
+    assert events == []
+    # it answers: host_back, and no service heal for it in the same run
+    back = dict(answers, ctl3={"services": {}, "galera": None})
+    events, memory = heal.reconcile_events(view, back, memory, NOW + grace + 20)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
+    assert memory == {"silent": {}, "lost": {}}
+
+
+def test_reconcile_short_silence_is_forgotten(heal, view):
+    answers = {m: ok_answer(ALL) for m in ("ctl1", "ctl2")}
+    _, memory = heal.reconcile_events(view, answers, {}, NOW)
+    answers["ctl3"] = ok_answer(ALL)
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 5)
+    assert events == [] and memory["silent"] == {}
+
+
+def test_reconcile_galera_without_primary(heal, view):
+    grace = heal.settings_of(view)["galera_outage_grace"]
+    answers = {m: ok_answer(ALL, galera="non-Primary") for m in ("ctl1", "ctl2")}
+    answers["ctl3"] = ok_answer(ALL, galera=None)
+    events, memory = heal.reconcile_events(view, answers, {}, NOW)
+    assert events == [("hastack/heal/reconcile/galera_no_primary/start",
+                       {"kind": "galera_no_primary", "stage": "start", "since": NOW, "silent": [],
+                        "reason": "reconciler: no db host in a Primary Component for 0 s"})]
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace)
+    assert events[0][0] == "hastack/heal/reconcile/galera_no_primary/recover"
+    # one Primary anywhere: no outage, and the clock resets
+    answers["ctl2"] = ok_answer(ALL)
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace + 1)
+    assert events == [] and "galera_no_primary" not in memory
+
+
+def test_reconcile_galera_reports_silent_members(heal, view):
+    answers = {"ctl1": ok_answer(ALL, galera="non-Primary")}
+    events, _ = heal.reconcile_events(view, answers, {}, NOW)
+    outage = [data for tag, data in events if data["kind"] == "galera_no_primary"]
+    assert outage[0]["silent"] == ["ctl2", "ctl3"]
+
+
+def test_reconcile_nothing_answers_is_no_galera_outage(heal, view):
+    # no answer at all cannot tell a partition from death: only silence is recorded
+    events, memory = heal.reconcile_events(view, {}, {}, NOW)
+    assert events == [] and set(memory["silent"]) == {"ctl1", "ctl2", "ctl3"}
+
+
+MEMBERS = ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"]
+
+
+def rstatus(running, members=MEMBERS, disk=MEMBERS):
+    return {"running": running, "members": members, "disk_nodes": disk}
+
+
+@pytest.mark.parametrize("statuses, ok, words", [
+    ({"ctl1": rstatus(["rabbit@ctl1", "rabbit@ctl2"]), "ctl2": rstatus(["rabbit@ctl1", "rabbit@ctl2"])},
+     True, "ctl1 sees 2 of 3"),
+    # a paused minority (sees only itself) never forgets
+    ({"ctl1": rstatus(["rabbit@ctl1"]), "ctl2": None}, False, "no answering member sees a majority"),
+    ({"ctl1": None, "ctl2": None}, False, "majority"),
+    ({"ctl1": rstatus(MEMBERS)}, False, "still runs"),
+    ({"ctl1": rstatus(["rabbit@ctl1", "rabbit@ctl2"], members=["rabbit@ctl1", "rabbit@ctl2"])},
+     False, "not a member"),
+    ({"ctl1": rstatus(["rabbit@ctl1", "rabbit@ctl2"], disk=["rabbit@ctl3"])}, False, "last disc node"),
+])
+def test_forget_decision(heal, statuses, ok, words):
+    got, reason, via = heal.forget_decision("rabbit@ctl3", statuses, MEMBERS)
+    assert (got, words in reason) == (ok, True), reason
+    assert (via is not None) == ok
+
+
+def test_history_is_trimmed(heal):
+    assert heal.trim_history(list(range(10)), 3) == [7, 8, 9]
+
+
+def test_probe_services_is_the_union(heal, view):
+    assert heal.probe_services(view) == sorted(ALL)

@@ -79,8 +79,9 @@ def settings_of(view):
 
 
 def heal_key(action):
-    """What makes two heals the same heal: cluster, action, target, service."""
-    return ":".join(str(action.get(k) or "") for k in ("cluster", "action", "target", "service"))
+    """What makes two heals the same heal: cluster, action, target, service (and a Galera stage)."""
+    key = ":".join(str(action.get(k) or "") for k in ("cluster", "action", "target", "service"))
+    return f"{key}:{action['stage']}" if action.get("stage") else key
 
 
 def _tag_parts(tag):
@@ -286,7 +287,7 @@ def reconcile_events(view, answers, memory, now):
             if minion not in lost and now - since >= grace:
                 lost[minion] = now
                 events.append((f"{RECONCILE_PREFIX}/host_lost/{minion}",
-                               {"kind": "host_lost", "minion": minion, "silent_since": since,
+                               {"kind": "host_lost", "minion": minion, "id": minion, "silent_since": since,
                                 "reason": f"reconciler: {minion} silent for {int(now - since)} s"
                                           f" (grace {int(grace)} s)"}))
             continue
@@ -294,14 +295,17 @@ def reconcile_events(view, answers, memory, now):
         if minion in lost:
             del lost[minion]
             events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
-                           {"kind": "host_back", "minion": minion, "reason": f"reconciler: {minion} answers again"}))
+                           {"kind": "host_back", "minion": minion, "id": minion,
+                            "reason": f"reconciler: {minion} answers again"}))
             # Its return applies the whole host: no service heals for it now.
             continue
         services = answer.get("services") if isinstance(answer.get("services"), dict) else {}
         for service in wanted_services(view, minion):
             if services.get(service) is False:
                 events.append((f"{RECONCILE_PREFIX}/service_down/{minion}/{service}",
-                               {"kind": "service_down", "minion": minion, "service": service}))
+                               {"kind": "service_down", "minion": minion, "service": service,
+                                # the keys of a service beacon event, so orchestrations read either
+                                "id": minion, "service_name": service, service: {"running": False}}))
 
     db = ((view or {}).get("roles") or {}).get("db") or []
     answering = {m: (answers or {}).get(m) for m in db if isinstance((answers or {}).get(m), dict)}
@@ -566,7 +570,8 @@ def heal(event_data=None, step="begin", view=None, error=""):
     off, maintenance, cluster busy) or given up (``gave_up`` fired: too many
     failures). ``step=done`` / ``step=failed`` release the lock and fire
     ``done`` / ``failed`` (and ``gave_up`` when this failure reaches the
-    backoff limit).
+    backoff limit); ``step=refused`` releases it after a safety check of the
+    orchestration refused to act (``refused`` fired, no backoff count).
 
     event_data
         ``{"tag": ..., "data": ...}`` of the event, as the reactor passed it.
@@ -593,7 +598,7 @@ def heal(event_data=None, step="begin", view=None, error=""):
     now = time.time()
     key = heal_key(action)
 
-    if step in ("done", "failed"):
+    if step in ("done", "failed", "refused"):
         record = release_lock(directory, action["cluster"], key) or {}
         started = float(record.get("taken") or now)
         heal_id = record.get("heal_id") or ""
@@ -709,3 +714,48 @@ def forget_check(node, view=None):
               {"cluster": "rabbitmq", "action": "forget_host", "target": node, "reason": reason})
         return _fail(result)
     return result
+
+
+def master_config(settings=None):
+    """
+    The master's ``reactor:`` and ``schedule:`` settings of the auto-heal,
+    as a dict (``hastack/files/master.d/hastack-heal.conf`` is this for the
+    default settings). ``settings`` is the ``heal:`` block; only
+    ``reconcile_interval`` is read.
+    """
+    interval = int(settings_of({"heal": settings or {}})["reconcile_interval"])
+    return {
+        "reactor": [
+            {"salt/beacon/*/service/*": ["salt://reactor/service.sls"]},
+            {"salt/beacon/*/hastack_galera/non-primary": ["salt://reactor/galera.sls"]},
+            {"hastack/heal/reconcile/service_down/*": ["salt://reactor/service.sls"]},
+            {"hastack/heal/reconcile/galera_no_primary/*": ["salt://reactor/galera.sls"]},
+            {"hastack/heal/reconcile/host_lost/*": ["salt://reactor/host_lost.sls"]},
+            {"hastack/heal/reconcile/host_back/*": ["salt://reactor/host_back.sls"]},
+            {"salt/minion/*/start": ["salt://reactor/host_back.sls"]},
+        ],
+        "schedule": {
+            "hastack-heal-reconcile": {
+                "function": "hastack_heal.reconcile",
+                "seconds": interval,
+                "maxrunning": 1,
+                "return_job": False,
+            },
+        },
+    }
+
+
+def show_master_config():
+    """
+    The master config of the auto-heal for this stack's ``heal:`` settings,
+    as YAML for ``/etc/salt/master.d/hastack-heal.conf``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run --out txt hastack_heal.show_master_config
+    """
+    import salt.utils.yaml  # pylint: disable=import-outside-toplevel
+
+    return salt.utils.yaml.safe_dump(master_config(_load_view().get("heal")), default_flow_style=False)

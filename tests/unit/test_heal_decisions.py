@@ -199,7 +199,8 @@ def test_reconcile_service_down(heal, view):
     answers["ctl1"]["services"]["garb"] = False
     events, _ = heal.reconcile_events(view, answers, {}, NOW)
     assert events == [("hastack/heal/reconcile/service_down/ctl2/memcached",
-                       {"kind": "service_down", "minion": "ctl2", "service": "memcached"})]
+                       {"kind": "service_down", "minion": "ctl2", "service": "memcached",
+                        "id": "ctl2", "service_name": "memcached", "memcached": {"running": False}})]
 
 
 def test_reconcile_host_lost_after_grace_then_back(heal, view):

@@ -332,7 +332,7 @@ HEAL_DEFAULTS = {
     "lock_ttl": 900,
     "dedupe_window": 60,
     "galera_outage_grace": 60,
-    "backoff": {"max_failures": 3, "window": 1800},
+    "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
     "beacons": {"service_delay": 2, "cluster_interval": 5},
     "history": 200,
 }

@@ -24,6 +24,7 @@ healer (locks, history, maintenance, the reconciler's memory) lives in
 
 import contextlib
 import copy
+import datetime
 import errno
 import fcntl
 import json
@@ -52,7 +53,7 @@ FALLBACK = {
     "lock_ttl": 900,
     "dedupe_window": 60,
     "galera_outage_grace": 60,
-    "backoff": {"max_failures": 3, "window": 1800},
+    "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
     "history": 200,
 }
 
@@ -195,6 +196,30 @@ def classify(tag, data, view):
     return None, f"no heal for events tagged {tag}"
 
 
+def observed_at(data):
+    """
+    When the failure an event reports was seen, in epoch seconds, or None:
+    the reconciler's ``observed`` (its probe's start), else the event's
+    ``_stamp`` (Salt's UTC ISO time of firing).
+    """
+    data = data if isinstance(data, dict) else {}
+    try:
+        if data.get("observed") is not None:
+            return float(data["observed"])
+    except (TypeError, ValueError):
+        pass
+    stamp = data.get("_stamp")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
 def lock_is_stale(record, now, pid_alive):
     """
     True when a lock ``record`` (``{pid, expires, ...}``) no longer holds:
@@ -211,18 +236,35 @@ def lock_is_stale(record, now, pid_alive):
     return not isinstance(pid, int) or not pid_alive(pid)
 
 
+def _after_reset(history, cluster):
+    """The entries of ``history`` after the last operator reset of ``cluster`` (``hastack_heal.reset``)."""
+    history = list(history or [])
+    for index in range(len(history) - 1, -1, -1):
+        if history[index].get("phase") == "reset" and history[index].get("cluster") == cluster:
+            return history[index + 1:]
+    return history
+
+
 def failures_in_window(history, cluster, now, window):
-    """Failed heals of ``cluster`` that finished within ``window`` seconds before ``now``."""
-    return [entry for entry in history or []
+    """Failed heals of ``cluster`` that finished within ``window`` seconds before ``now`` (since a reset)."""
+    return [entry for entry in _after_reset(history, cluster)
             if entry.get("cluster") == cluster and entry.get("phase") == "failed"
             and now - float(entry.get("finished") or entry.get("started") or 0) <= window]
 
 
-def admit(action, now, settings, maintenance, history, locks):
+def heals_in_window(history, cluster, key, now, window):
+    """Finished heals (done or failed) of the failure ``key`` within ``window`` seconds (since a reset)."""
+    return [entry for entry in _after_reset(history, cluster)
+            if entry.get("key") == key and entry.get("phase") in ("done", "failed")
+            and now - float(entry.get("finished") or entry.get("started") or 0) <= window]
+
+
+def admit(action, now, settings, maintenance, history, locks, observed=None):
     """
     Whether the heal ``action`` may start now: ``(verdict, reason)`` with
     verdict ``run``, ``duplicate`` (another event of a failure already being
-    or just healed: nothing is fired), ``refused`` or ``gave_up``.
+    or just healed, or of one given up already: nothing is fired),
+    ``refused`` or ``gave_up``.
 
     maintenance
         ``{"hosts": [...], "clusters": [...]}`` under maintenance.
@@ -230,6 +272,11 @@ def admit(action, now, settings, maintenance, history, locks):
         Recent heals, ``{key, cluster, phase, started, finished}``.
     locks
         Live locks, ``{cluster: record}`` (stale ones already dropped).
+    observed
+        When the failure was seen (epoch seconds; the event's time). A heal
+        of the same failure that finished after it covers it (duplicate); one
+        that finished before it does not: the failure is new. Unknown: any
+        heal of the same failure within ``dedupe_window`` covers it.
     """
     key = heal_key(action)
     cluster = action.get("cluster")
@@ -247,15 +294,28 @@ def admit(action, now, settings, maintenance, history, locks):
                 and holder.get("target") == action.get("target")):
             return "duplicate", f"{action.get('target')} is being brought back ({holder.get('heal_id')})"
     window = float(settings.get("dedupe_window", 0))
-    for entry in reversed(history or []):
-        age = now - float(entry.get("finished") or entry.get("started") or 0)
-        if entry.get("key") == key and age < window:
-            return "duplicate", f"the same heal was {entry.get('phase')} {int(age)} s ago"
     backoff = settings.get("backoff") or {}
-    failures = failures_in_window(history, cluster, now, float(backoff.get("window", 0)))
+    backoff_window = float(backoff.get("window", 0))
+    last = next((entry for entry in reversed(_after_reset(history, cluster))
+                 if entry.get("key") == key and entry.get("finished")), None)
+    if last is not None:
+        finished = float(last["finished"])
+        age = now - finished
+        if observed is not None and last.get("phase") in ("done", "failed"):
+            if float(observed) <= finished:
+                return "duplicate", f"the failure seen then was {last.get('phase')} {int(age)} s ago"
+        elif last.get("phase") == "gave_up" and age <= backoff_window:
+            return "duplicate", f"healing it was given up {int(age)} s ago"
+        elif observed is None and age < window:
+            return "duplicate", f"the same heal was {last.get('phase')} {int(age)} s ago"
+    failures = failures_in_window(history, cluster, now, backoff_window)
     if len(failures) >= int(backoff.get("max_failures", 1)):
         return "gave_up", (f"{len(failures)} failed heals of {cluster} within {backoff.get('window')} s: "
-                           "healing it stops until the window passes or an operator acts")
+                           "healing it stops until the window passes or an operator resets it")
+    repeated = heals_in_window(history, cluster, key, now, backoff_window)
+    if len(repeated) >= int(backoff.get("max_heals", 3)):
+        return "gave_up", (f"{len(repeated)} heals of the same failure within {backoff.get('window')} s (flapping):"
+                           " healing it stops until the window passes or an operator resets it")
     if cluster in (locks or {}):
         holder = locks[cluster]
         return "refused", (f"cluster {cluster} is busy with {holder.get('action')} of {holder.get('target')}"
@@ -552,6 +612,25 @@ def status(count=20):
     }
 
 
+def reset(cluster):
+    """
+    Forget the failed and repeated heals of ``cluster`` (a tier name such as
+    ``memcached``, or ``hosts``) after an operator fixed the cause: healing
+    it, given up by the backoff, resumes.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run hastack_heal.reset memcached
+    """
+    now = time.time()
+    append_history(_dir(), {"cluster": cluster, "phase": "reset", "key": "", "started": now, "finished": now},
+                   settings_of({}).get("history", 200))
+    _fire(f"{EVENT_PREFIX}/{cluster}/reset", {"cluster": cluster, "reason": "operator reset"})
+    return {"cluster": cluster, "reset": True}
+
+
 def _event_payload(action, heal_id, started, now, reason):
     return {"heal_id": heal_id, "cluster": action.get("cluster"), "action": action.get("action"),
             "target": action.get("target"), "service": action.get("service") or "",
@@ -618,7 +697,8 @@ def heal(event_data=None, step="begin", view=None, error=""):
         return _fail({"run": False, "verdict": "error", "reason": f"unknown step {step!r}"})
 
     history = _read_json(directory / "history.json", [])
-    verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now))
+    verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now),
+                            observed=observed_at(event_data.get("data")))
     heal_id = f"{action['cluster']}-{int(now)}-{uuid.uuid4().hex[:6]}"
     if verdict == "run":
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
@@ -664,6 +744,7 @@ def reconcile(view=None):
         return {"enabled": False, "events": []}
     minions = sorted(view.get("stack_minions") or [])
     answers = {}
+    asked = time.time()
     if minions:
         with salt.client.get_local_client(__opts__["conf_file"]) as client:
             returns = client.cmd(minions, "hastack.heal_probe", kwarg={"services": probe_services(view)},
@@ -675,6 +756,8 @@ def reconcile(view=None):
     with _guard(directory):
         memory = _read_json(directory / "reconcile.json", {})
         events, memory = reconcile_events(view, answers, memory, now)
+    for _, data in events:
+        data["observed"] = asked
         _write_json(directory / "reconcile.json", memory)
     for tag, data in events:
         _fire(tag, data)

@@ -134,6 +134,48 @@ def test_admit(heal, settings, maintenance, history, locks, verdict, words):
     assert (got, words in reason) == (verdict, True), reason
 
 
+def done(n, ago=10, phase="done"):
+    return [{"key": KEY, "cluster": "memcached", "phase": phase, "finished": NOW - ago - i} for i in range(n)]
+
+
+RESET = [{"cluster": "memcached", "phase": "reset", "key": "", "finished": NOW - 5}]
+
+
+@pytest.mark.parametrize("history, locks, observed, verdict, words", [
+    # seen before the last heal of it finished: that heal covered it
+    (done(1, ago=5), {}, NOW - 8, "duplicate", "seen then was done"),
+    # seen after it finished: a new failure, healed again (no dedupe window then)
+    (done(1, ago=5), {}, NOW - 1, "run", ""),
+    (done(1, ago=5, phase="failed"), {}, NOW - 8, "duplicate", "seen then was failed"),
+    # in flight: always a duplicate
+    ([], {"memcached": {"key": KEY, "heal_id": "h1"}}, NOW, "duplicate", "runs already"),
+    # flapping: the same failure healed max_heals times within the window
+    (done(2, ago=5), {}, NOW, "run", ""),
+    (done(3, ago=5), {}, NOW, "gave_up", "3 heals of the same failure"),
+    (done(3, ago=1801), {}, NOW, "run", ""),
+    # given up already: later reports stay quiet
+    (done(3, ago=60) + done(1, ago=30, phase="gave_up"), {}, NOW, "duplicate", "given up"),
+    # an operator reset forgets the heals and failures before it
+    (done(3, ago=60) + done(1, ago=30, phase="gave_up") + RESET, {}, NOW, "run", ""),
+    (failed(3) + RESET, {}, NOW, "run", ""),
+])
+def test_admit_observed_and_flapping(heal, history, locks, observed, verdict, words):
+    settings = dict(SETTINGS, backoff={"max_failures": 3, "max_heals": 3, "window": 1800})
+    got, reason = heal.admit(ACTION, NOW, settings, {}, history, locks, observed=observed)
+    assert (got, words in reason) == (verdict, True), reason
+
+
+@pytest.mark.parametrize("data, want", [
+    ({"observed": 1700000000.5}, 1700000000.5),
+    ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),
+    ({"_stamp": "not a time"}, None),
+    ({}, None),
+    (None, None),
+])
+def test_observed_at(heal, data, want):
+    assert heal.observed_at(data) == want
+
+
 @pytest.mark.parametrize("record, alive, stale", [
     ({"pid": 10, "expires": NOW + 5}, True, False),
     ({"pid": 10, "expires": NOW + 5}, False, True),

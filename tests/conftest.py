@@ -35,9 +35,11 @@ def lab():
 
 
 def pytest_collection_modifyitems(items):
-    # Everything under tests/lab needs the lab: mark it so `-m "not lab"` works.
+    # Everything under tests/lab and tests/chaos needs the lab: mark it so
+    # `-m "not lab"` works.
     for item in items:
-        if "tests/lab/" in str(item.fspath).replace(os.sep, "/"):
+        path = str(item.fspath).replace(os.sep, "/")
+        if "tests/lab/" in path or "tests/chaos/" in path:
             item.add_marker(pytest.mark.lab)
     # A whole-lab outage would disturb the tests after it: those go last.
     items.sort(key=lambda item: item.get_closest_marker("outage") is not None)

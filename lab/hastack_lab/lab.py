@@ -533,7 +533,7 @@ class Lab:
         files.mkdir(parents=True, exist_ok=True)
         # The formula as an operator's file_roots would serve it (repo root), minus
         # the repo's non-formula trees, plus the lab's top file.
-        for entry in ("hastack", "orch", "reactor", "_modules", "_states"):
+        for entry in ("hastack", "orch", "reactor", "_modules", "_states", "_runners", "_beacons"):
             link = files / entry
             if not link.is_symlink():
                 link.symlink_to(REPO / entry)
@@ -556,6 +556,10 @@ class Lab:
             "timeout": 30,
             "gather_job_timeout": 20,
             "keep_jobs_seconds": 3600,
+            # The auto-heal's reactor mapping and reconciler schedule: the very
+            # file operators install (healing itself is off in the lab pillar
+            # unless a test switches it on).
+            "include": [str(REPO / "hastack" / "files" / "master.d" / "hastack-heal.conf")],
         }))
 
     def _ensure_master(self):

@@ -9,3 +9,8 @@ hastack:
     max_connections: 100
     startup_timeout: 120
     sync_timeout: 180
+  # Tests that kill services on purpose must not race the healer: healing is
+  # off in the lab; the chaos tests (tests/chaos) switch it on for themselves
+  # through Lab.set_pillar_override.
+  heal:
+    enabled: false

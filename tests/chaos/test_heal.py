@@ -1,0 +1,115 @@
+"""The auto-heal end to end: a service killed with SIGKILL comes back without
+a human, maintenance and the switch stop it, a flapping service is given up.
+
+Tests run in file order on the session lab with healing on (fixture
+`healing`); each leaves every service running. Writers commit through the VIP
+wherever Galera is touched, and every acknowledged row must survive.
+"""
+
+import time
+
+import pytest
+
+from commit_load import CommitLoad, missing_rows, prepare_probe_database
+from hastack_lab.lab import wait_until
+
+DB = "hastack_chaos"
+RABBIT_PIDFILE = "/run/rabbitmq/pid"
+
+
+# ---------------------------------------------------------------- helpers
+def pids_of(lab, host, name):
+    return lab.exec(host, ["pgrep", "-x", name], check=False).stdout.split()
+
+
+def wsrep(lab, host):
+    proc = lab.exec(host, ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"], check=False)
+    return dict(line.split("\t") for line in proc.stdout.splitlines() if "\t" in line)
+
+
+def galera_synced(lab, size=3):
+    for host in lab.hosts:
+        status = wsrep(lab, host)
+        if (status.get("wsrep_local_state") != "4" or status.get("wsrep_cluster_status") != "Primary"
+                or int(status.get("wsrep_cluster_size", 0)) != size):
+            return False
+    return True
+
+
+def rabbit_running(lab, host="ctl1"):
+    view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
+    return len(view["running"]) if isinstance(view, dict) and view.get("healthy") else 0
+
+
+def heals(log, cluster, since):
+    """{heal_id: {phase: data}} of one cluster's heal events after `since`."""
+    found = {}
+    for _, tag, data in log.events(f"hastack/heal/{cluster}/", since):
+        found.setdefault(data.get("heal_id"), {})[tag.rsplit("/", 1)[1]] = data
+    return found
+
+
+def wait_memcached_back(lab, host, old, timeout=180):
+    wait_until(lambda: (new := pids_of(lab, host, "memcached")) and new != old, timeout, 0.5,
+               f"memcached on {host} to be restarted")
+    return pids_of(lab, host, "memcached")
+
+
+@pytest.fixture(scope="module")
+def writer(lab, healing):
+    prepare_probe_database(lab, "ctl1", DB)
+    load = CommitLoad(lab, DB)
+    load.start()
+    load.wait_for_acks(20)
+    yield load
+    load.stop()
+    assert load.acked(), "the writer got no commit acknowledged"
+    missing = missing_rows(lab, DB, load.acked())
+    assert not missing, f"{len(missing)} acknowledged rows are missing, e.g. {missing[:5]}"
+
+
+# ---------------------------------------------------------------- scenarios
+def test_killed_memcached_is_restarted_by_the_healer(lab, healing, writer, heal_times):
+    old = pids_of(lab, "ctl2", "memcached")
+    assert old
+    killed = time.time()
+    lab.crash("ctl2", "memcached")
+    new = wait_memcached_back(lab, "ctl2", old)
+    heal_times["memcached"] = time.time() - killed
+    _, _, done = healing.wait("hastack/heal/memcached/done", 120, since=killed,
+                              match={"target": "ctl2", "service": "memcached"})
+    assert done["action"] == "restart_service"
+    assert new and new != old
+    recent = lab.salt_run("hastack_heal.status")["recent"]
+    assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
+
+
+def test_killed_rabbitmq_broker_rejoins(lab, healing, writer, heal_times):
+    assert rabbit_running(lab) == 3
+    pid = lab.exec("ctl2", ["cat", RABBIT_PIDFILE]).stdout.strip()
+    killed = time.time()
+    lab.exec("ctl2", ["kill", "-9", pid])
+    wait_until(lambda: lab.exec("ctl2", ["kill", "-0", pid], check=False).returncode != 0, 30, 0.2,
+               "the broker to die")
+    wait_until(lambda: rabbit_running(lab, "ctl1") == 3 and rabbit_running(lab, "ctl2") == 3, 300, 2,
+               "three running RabbitMQ nodes")
+    heal_times["rabbitmq"] = time.time() - killed
+    _, _, done = healing.wait("hastack/heal/rabbitmq/done", 120, since=killed, match={"target": "ctl2"})
+    assert done["service"] == "rabbitmq-server"
+
+
+def test_killed_mariadbd_rejoins_without_bootstrap(lab, healing, writer, heal_times):
+    assert galera_synced(lab)
+    uuid = wsrep(lab, "ctl1")["wsrep_cluster_state_uuid"]
+    killed = time.time()
+    lab.crash("ctl3", "mysqld_safe", "mariadbd")
+    wait_until(lambda: galera_synced(lab), 420, 2, "three Synced Galera members")
+    heal_times["galera"] = time.time() - killed
+    _, _, done = healing.wait("hastack/heal/galera/done", 120, since=killed,
+                              match={"target": "ctl3", "action": "restart_service"})
+    assert done["service"] in ("mariadb", "hastack-galera-health")
+    # Rejoined the same cluster history: no bootstrap, no cluster-wide recovery.
+    assert wsrep(lab, "ctl3")["wsrep_cluster_state_uuid"] == uuid
+    assert not [d for d in heals(healing, "galera", killed).values()
+                if any(p.get("action") == "galera_outage" for p in d.values())]
+    writer.wait_for_acks(len(writer.acked()) + 20)

@@ -2,7 +2,7 @@
 Auto-heal decisions and bookkeeping on the salt master.
 
 Beacons on the hosts (``hastack.beacons``) and the reconciler of this runner
-(``reconcile``, on a master schedule) produce events; the reactors in
+(``reconcile``, looped by the ``hastack_heal`` master engine) produce events; the reactors in
 ``reactor/`` hand each to an orchestration in ``orch/heal/``, whose first step
 is ``hastack_heal.heal step=begin`` and whose last is ``step=done`` (or
 ``step=failed`` when a step failed). Every decision is a plain function here,
@@ -216,7 +216,7 @@ def observed_at(data):
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
 
 
@@ -728,7 +728,8 @@ def reconcile(view=None):
     down, a host silent past ``heal:host_grace`` (``host_lost``), a lost host
     answering again (``host_back``), no Primary Galera component
     (``galera_no_primary``). The reactors turn them into heals. Does nothing
-    while ``heal:enabled`` is false. Meant for the master's schedule.
+    while ``heal:enabled`` is false. Looped by the ``hastack_heal`` engine
+    (``_engines/``), which sleeps the returned ``interval``.
 
     CLI Example:
 
@@ -741,7 +742,7 @@ def reconcile(view=None):
     view = view if isinstance(view, dict) else _load_view()
     settings = settings_of(view)
     if not settings.get("enabled", True):
-        return {"enabled": False, "events": []}
+        return {"enabled": False, "events": [], "interval": settings["reconcile_interval"]}
     minions = sorted(view.get("stack_minions") or [])
     answers = {}
     asked = time.time()
@@ -762,7 +763,7 @@ def reconcile(view=None):
     for tag, data in events:
         _fire(tag, data)
     return {"enabled": True, "answered": sorted(answers), "silent": sorted(set(minions) - set(answers)),
-            "events": [tag for tag, _ in events]}
+            "events": [tag for tag, _ in events], "interval": settings["reconcile_interval"]}
 
 
 def forget_check(node, view=None):
@@ -801,7 +802,7 @@ def forget_check(node, view=None):
 
 def master_config(settings=None):
     """
-    The master's ``reactor:`` and ``schedule:`` settings of the auto-heal,
+    The master's ``reactor:`` and ``engines:`` settings of the auto-heal,
     as a dict (``hastack/files/master.d/hastack-heal.conf`` is this for the
     default settings). ``settings`` is the ``heal:`` block; only
     ``reconcile_interval`` is read.
@@ -817,14 +818,7 @@ def master_config(settings=None):
             {"hastack/heal/reconcile/host_back/*": ["salt://reactor/host_back.sls"]},
             {"salt/minion/*/start": ["salt://reactor/host_back.sls"]},
         ],
-        "schedule": {
-            "hastack-heal-reconcile": {
-                "function": "hastack_heal.reconcile",
-                "seconds": interval,
-                "maxrunning": 1,
-                "return_job": False,
-            },
-        },
+        "engines": [{"hastack_heal": {"interval": interval}}],
     }
 
 

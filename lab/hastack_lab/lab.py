@@ -11,6 +11,7 @@ Used by the `hastack-lab` command and by the test fixtures alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import ipaddress
@@ -328,6 +329,7 @@ class Lab:
         """Sync the formula's modules to the master, then run hastack.deploy."""
         self.say("[lab] salt-run saltutil.sync_all")
         self.salt_run("saltutil.sync_all")
+        self._restart_master_for_new_engines()
         self.say("[lab] salt-run state.orch hastack.deploy")
         result = self.orchestrate("hastack.deploy", pillar=pillar)
         for step in result["steps"]:
@@ -533,7 +535,7 @@ class Lab:
         files.mkdir(parents=True, exist_ok=True)
         # The formula as an operator's file_roots would serve it (repo root), minus
         # the repo's non-formula trees, plus the lab's top file.
-        for entry in ("hastack", "orch", "reactor", "_modules", "_states", "_runners", "_beacons"):
+        for entry in ("hastack", "orch", "reactor", "_modules", "_states", "_runners", "_beacons", "_engines"):
             link = files / entry
             if not link.is_symlink():
                 link.symlink_to(REPO / entry)
@@ -573,6 +575,24 @@ class Lab:
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, cwd="/")
         wait_until(lambda: _listening(self.master_ip, SALT_PORTS[1]), 60, 0.2, "salt-master to listen")
+
+    def _restart_master_for_new_engines(self):
+        """The master loads engines (the auto-heal's reconciler) at start: restart it after a sync changed one."""
+        engines = self.master_dir / "var" / "cache" / "salt" / "master" / "extmods" / "engines"
+        pid = self._master_pid()
+        newest = max((p.stat().st_mtime for p in engines.glob("*.py")), default=0)
+        if pid and newest > os.stat(f"/proc/{pid}").st_mtime:
+            self.say("[lab] restarting salt-master (engines synced)")
+            self.restart_master()
+
+    def restart_master(self):
+        """Stop the lab's salt-master (SIGTERM, as a service stop) and start it again."""
+        pid = self._master_pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not self._master_pids(), 60, 0.2, "salt-master to stop")
+        self._ensure_master()
 
     def salt_cmd(self, tool, *args):
         return [str(VENV_BIN / tool), "-c", str(self.master_conf_dir), *map(str, args)]

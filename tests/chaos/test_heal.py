@@ -9,8 +9,8 @@ wherever Galera is touched, and every acknowledged row must survive.
 import time
 
 import pytest
-
 from commit_load import CommitLoad, missing_rows, prepare_probe_database
+
 from hastack_lab.lab import wait_until
 
 DB = "hastack_chaos"

@@ -4,6 +4,7 @@ Salt: which heal an event asks for, whether it may run, the lock, the
 reconciler's comparison, whether a RabbitMQ node may be forgotten.
 """
 
+import importlib.util
 import pathlib
 
 import pytest
@@ -332,3 +333,23 @@ def test_history_is_trimmed(heal):
 
 def test_probe_services_is_the_union(heal, view):
     assert heal.probe_services(view) == sorted(ALL)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    spec = importlib.util.spec_from_file_location("hastack_heal_engine", REPO / "_engines" / "hastack_heal.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("result, spent, want", [
+    ({"interval": 10}, 2.5, 7.5),
+    ({"interval": 3}, 0.5, 2.5),
+    ({"enabled": False}, 0.0, 10.0),
+    (None, 0.0, 10.0),
+    ({"interval": 10}, 30.0, 1.0),
+    ({"interval": "junk"}, 0.0, 10.0),
+])
+def test_engine_sleeps_the_interval_the_reconciler_read(engine, result, spent, want):
+    assert engine.next_wait(result, 10.0, spent) == want

@@ -91,8 +91,8 @@ def test_shipped_master_config_is_the_generated_one():
     reactors = {glob: files[0] for entry in shipped["reactor"] for glob, files in entry.items()}
     for path in reactors.values():
         assert (REPO / path.removeprefix("salt://")).is_file(), path
-    assert shipped["schedule"]["hastack-heal-reconcile"]["seconds"] == 10
-    assert heal.master_config({"reconcile_interval": 3})["schedule"]["hastack-heal-reconcile"]["seconds"] == 3
+    assert shipped["engines"] == [{"hastack_heal": {"interval": 10}}]
+    assert heal.master_config({"reconcile_interval": 3})["engines"] == [{"hastack_heal": {"interval": 3}}]
 
 
 @pytest.mark.parametrize("name", ["service", "galera", "host_lost", "host_back"])

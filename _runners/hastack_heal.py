@@ -281,23 +281,31 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
     key = heal_key(action)
     cluster = action.get("cluster")
     maintenance = maintenance or {}
+    window = float(settings.get("dedupe_window", 0))
+    last = next((entry for entry in reversed(_after_reset(history, cluster))
+                 if entry.get("key") == key and entry.get("finished")), None)
+
+    def refuse(reason):
+        # Refused again for the same reason: say it once per dedupe window.
+        if (last is not None and last.get("phase") == "refused" and last.get("reason") == reason
+                and now - float(last["finished"]) < window):
+            return "duplicate", f"refused {int(now - float(last['finished']))} s ago: {reason}"
+        return "refused", reason
+
     if not settings.get("enabled", True):
-        return "refused", "healing is switched off (hastack:heal:enabled)"
+        return refuse("healing is switched off (hastack:heal:enabled)")
     if action.get("target") in (maintenance.get("hosts") or []):
-        return "refused", f"host {action.get('target')} is under maintenance"
+        return refuse(f"host {action.get('target')} is under maintenance")
     if cluster in (maintenance.get("clusters") or []):
-        return "refused", f"cluster {cluster} is under maintenance"
+        return refuse(f"cluster {cluster} is under maintenance")
     for holder in (locks or {}).values():
         if holder.get("key") == key:
             return "duplicate", f"the same heal runs already ({holder.get('heal_id')})"
         if (action.get("action") != "host_back" and holder.get("action") == "host_back"
                 and holder.get("target") == action.get("target")):
             return "duplicate", f"{action.get('target')} is being brought back ({holder.get('heal_id')})"
-    window = float(settings.get("dedupe_window", 0))
     backoff = settings.get("backoff") or {}
     backoff_window = float(backoff.get("window", 0))
-    last = next((entry for entry in reversed(_after_reset(history, cluster))
-                 if entry.get("key") == key and entry.get("finished")), None)
     if last is not None:
         finished = float(last["finished"])
         age = now - finished

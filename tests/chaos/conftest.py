@@ -75,6 +75,9 @@ def healing(lab, tmp_path_factory):
     log = EventLog(lab, tmp_path_factory.mktemp("heal") / "events.txt")
     for target in lab.hosts + ["galera", "rabbitmq", "memcached"]:
         lab.salt_run("hastack_heal.maintenance", target, "off")
+    # Heals of an earlier run (a kept lab) must not count towards the backoff.
+    for cluster in ("galera", "rabbitmq", "memcached", "hosts"):
+        lab.salt_run("hastack_heal.reset", cluster)
     lab.set_pillar_override(HEAL_ON)
     time.sleep(2)
     try:
@@ -82,6 +85,12 @@ def healing(lab, tmp_path_factory):
     finally:
         lab.set_pillar_override(None)
         log.close()
+
+
+@pytest.fixture
+def heal_switch(lab):
+    """Switch healing on (True) or back to the lab pillar's off (False)."""
+    return lambda on: lab.set_pillar_override(HEAL_ON if on else None)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ Tests run in file order on the session lab with healing on (fixture
 wherever Galera is touched, and every acknowledged row must survive.
 """
 
+import itertools
 import time
 
 import pytest
@@ -113,3 +114,69 @@ def test_killed_mariadbd_rejoins_without_bootstrap(lab, healing, writer, heal_ti
     assert not [d for d in heals(healing, "galera", killed).values()
                 if any(p.get("action") == "galera_outage" for p in d.values())]
     writer.wait_for_acks(len(writer.acked()) + 20)
+
+
+
+def test_maintenance_and_the_switch_leave_a_killed_service_down(lab, healing, heal_switch):
+    # A host under maintenance: its killed service stays down, the refusal is said once.
+    lab.salt_run("hastack_heal.maintenance", "ctl1", "on")
+    try:
+        since = time.time()
+        lab.crash("ctl1", "memcached")
+        healing.wait("hastack/heal/memcached/refused", 90, since=since, match={"target": "ctl1"})
+        time.sleep(30)  # three more reconciler rounds
+        assert not pids_of(lab, "ctl1", "memcached")
+        assert not [e for e in healing.events("hastack/heal/memcached/start", since) if e[2]["target"] == "ctl1"]
+        assert len([e for e in healing.events("hastack/heal/memcached/refused", since)
+                    if e[2]["target"] == "ctl1"]) == 1
+    finally:
+        lab.salt_run("hastack_heal.maintenance", "ctl1", "off")
+    back = time.time()
+    wait_memcached_back(lab, "ctl1", [])
+    healing.wait("hastack/heal/memcached/done", 60, since=back, match={"target": "ctl1"})
+
+    # Healing switched off (the lab pillar's default): nothing happens at all.
+    heal_switch(False)
+    try:
+        since = time.time()
+        lab.crash("ctl1", "memcached")
+        time.sleep(40)
+        assert not pids_of(lab, "ctl1", "memcached")
+        assert not healing.events("hastack/heal/memcached/start", since)
+        assert not healing.events("hastack/heal/reconcile/", since), "the reconciler reported while off"
+    finally:
+        heal_switch(True)
+    wait_memcached_back(lab, "ctl1", [])
+
+
+def test_a_flapping_service_gets_one_heal_at_a_time_then_is_given_up(lab, healing, heal_times):
+    since = time.time()
+    kills = []
+    gave_up = []
+
+    def flap():
+        gave_up[:] = healing.events("hastack/heal/memcached/gave_up", since)
+        if gave_up:
+            return True
+        if len(kills) < 5 and pids_of(lab, "ctl3", "memcached") and (not kills or time.time() - kills[-1] > 3):
+            lab.crash("ctl3", "memcached")
+            kills.append(time.time())
+        return False
+    wait_until(flap, 300, 1.0, "the healer to give memcached on ctl3 up")
+    heal_times["flapping: first kill -> gave_up"] = gave_up[0][0] - kills[0]
+    assert len(kills) <= 5
+    assert gave_up[0][2]["target"] == "ctl3"
+    # One heal in flight at a time: each started after the one before it ended.
+    runs = sorted((d["start"]["started"], d["done"]["started"] + d["done"]["duration"])
+                  for d in heals(healing, "memcached", since).values() if "start" in d and "done" in d)
+    assert len(runs) == 3, runs
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(runs)), runs
+    # Given up: it stays down, quietly.
+    time.sleep(30)
+    assert not pids_of(lab, "ctl3", "memcached")
+    assert len(healing.events("hastack/heal/memcached/gave_up", since)) == 1
+    # An operator resets the backoff: healed again.
+    reset = time.time()
+    lab.salt_run("hastack_heal.reset", "memcached")
+    wait_memcached_back(lab, "ctl3", [])
+    healing.wait("hastack/heal/memcached/done", 60, since=reset, match={"target": "ctl3"})

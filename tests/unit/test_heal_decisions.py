@@ -166,6 +166,24 @@ def test_admit_observed_and_flapping(heal, history, locks, observed, verdict, wo
     assert (got, words in reason) == (verdict, True), reason
 
 
+MAINT = "host ctl2 is under maintenance"
+
+
+@pytest.mark.parametrize("history, verdict, words", [
+    ([], "refused", MAINT),
+    # the same refusal again within the dedupe window: quiet
+    ([{"key": KEY, "cluster": "memcached", "phase": "refused", "reason": MAINT, "finished": NOW - 10}],
+     "duplicate", "refused 10 s ago"),
+    ([{"key": KEY, "cluster": "memcached", "phase": "refused", "reason": MAINT, "finished": NOW - 61}],
+     "refused", MAINT),
+    ([{"key": KEY, "cluster": "memcached", "phase": "refused", "reason": "other", "finished": NOW - 10}],
+     "refused", MAINT),
+])
+def test_repeated_refusals_are_said_once_per_window(heal, history, verdict, words):
+    got, reason = heal.admit(ACTION, NOW, SETTINGS, {"hosts": ["ctl2"]}, history, {}, observed=NOW)
+    assert (got, words in reason) == (verdict, True), reason
+
+
 @pytest.mark.parametrize("data, want", [
     ({"observed": 1700000000.5}, 1700000000.5),
     ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),

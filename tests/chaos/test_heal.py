@@ -7,6 +7,8 @@ wherever Galera is touched, and every acknowledged row must survive.
 """
 
 import itertools
+import os
+import pathlib
 import time
 
 import pytest
@@ -69,7 +71,41 @@ def writer(lab, healing):
     assert not missing, f"{len(missing)} acknowledged rows are missing, e.g. {missing[:5]}"
 
 
+def master_cpu_ticks(lab):
+    """utime + stime, in clock ticks, of every salt-master process (the reconciler engine included)."""
+    total = 0
+    for pid in lab._master_pids():
+        try:
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 # ---------------------------------------------------------------- scenarios
+def test_beacons_state_is_idempotent_and_dry_runs(lab, healing):
+    second = lab.apply("ctl1")
+    assert second and all(r["result"] is True for r in second), [r for r in second if r["result"] is not True]
+    changed = [r["id"] for r in second if r["changes"]]
+    assert not changed, f"a second state.apply changed {changed}"
+    dry = lab.apply("ctl1", test=True)
+    assert dry and all(r["result"] is not False for r in dry), [r for r in dry if r["result"] is False]
+    assert not [r["id"] for r in dry if r["changes"]]
+    beacons = lab.salt("ctl1", "beacons.list", "return_yaml=False")["ctl1"]
+    assert {"service", "hastack_galera", "hastack_rabbitmq"} <= set(beacons)
+
+
+def test_master_idle_cpu_with_the_reconciler(lab, healing, heal_times):
+    start, ticks = time.monotonic(), master_cpu_ticks(lab)
+    time.sleep(60)
+    spent = (master_cpu_ticks(lab) - ticks) / os.sysconf("SC_CLK_TCK")
+    share = spent / (time.monotonic() - start)
+    heal_times["master idle CPU (share of one core)"] = share
+    assert not healing.events("hastack/heal/reconcile/", time.time() - 60), "the reconciler saw a failure at rest"
+    assert share < 0.5, f"the idle master used {share:.0%} of a core"
+
+
 def test_killed_memcached_is_restarted_by_the_healer(lab, healing, writer, heal_times):
     old = pids_of(lab, "ctl2", "memcached")
     assert old

@@ -92,3 +92,14 @@ hastack-deploy-{{ step.tier }}-done:
       - test: hastack-deploy-{{ step.tier }}-started
 {%-   set previous.id = "test: hastack-deploy-" ~ step.tier ~ "-done" %}
 {%- endfor %}
+{%- if valid %}
+
+{#- Last, once every tier runs: the auto-heal's beacons (hastack.beacons). #}
+hastack-deploy-beacons-applied:
+  salt.state:
+    - tgt: {{ hastack.stack_minions | json }}
+    - tgt_type: list
+    - sls: hastack.beacons
+    - require:
+      - {{ previous.id }}
+{%- endif %}

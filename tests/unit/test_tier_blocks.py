@@ -118,6 +118,16 @@ def test_toy_tier_in_the_deploy_orchestration(toy_caller, toy_pillar):
                    "hastack-deploy-toy-ctl3-applied", "hastack-deploy-toy-done"]
     assert requires(result, "hastack-deploy-toy-started") == [{"test": "hastack-deploy-memcached-done"}]
     assert requires(result, "hastack-deploy-toy-ctl2-applied") == [{"salt": "hastack-deploy-toy-ctl1-applied"}]
+    # The auto-heal's beacons come last, once every tier runs.
+    assert ids[-1] == "hastack-deploy-beacons-applied"
+    assert requires(result, "hastack-deploy-beacons-applied") == [{"test": f"hastack-deploy-{order_last(result)}-done"}]
+
+
+def order_last(rendered):
+    """The tier whose done marker runs last."""
+    dones = sorted((i for i in rendered if i.startswith("hastack-deploy-") and i.endswith("-done")),
+                   key=lambda i: order_of(rendered, i))
+    return dones[-1][len("hastack-deploy-"):-len("-done")]
 
 
 def _arg(rendered, state_id, name):

@@ -189,6 +189,30 @@ def status(node=None):
         return None
 
 
+def node_is_healthy(node, seen):
+    """
+    True when ``node`` runs in the cluster status ``seen`` (parsed) and that
+    view lists no partition and no alarm. Other members may be down: this is
+    the health of one node, e.g. after it was restarted.
+    """
+    return (isinstance(seen, dict) and node in (seen.get("running") or [])
+            and not seen.get("partitions") and not seen.get("alarms"))
+
+
+def is_healthy():
+    """
+    True when the local node runs in its cluster without partitions or alarms
+    (the RabbitMQ tier's health function: a heal waits for it).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' hastack_rabbitmq.is_healthy
+    """
+    return node_is_healthy(local_node(), status())
+
+
 def is_member(node, of=None):
     """
     True when ``node`` is a member of the cluster as seen by ``of`` (default: local node).

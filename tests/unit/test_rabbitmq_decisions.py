@@ -88,3 +88,17 @@ def test_forget_refuses_and_explains(monkeypatch):
         mod.forget(N3)
     assert not any("forget_cluster_node" in c for c in calls)
     assert status["healthy"]
+
+
+@pytest.mark.parametrize("node, raw, healthy", [
+    (N2, sample(), True),
+    # another member down: this node is still healthy
+    (N2, sample(running=(N1, N2)), True),
+    (N3, sample(running=(N1, N2)), False),
+    (N2, sample(partitions={N1: [N3]}), False),
+    (N2, sample(alarms=["disk_alarm"]), False),
+    (N2, None, False),
+])
+def test_node_is_healthy(node, raw, healthy):
+    seen = rmq.parse_cluster_status(raw) if raw else None
+    assert rmq.node_is_healthy(node, seen) is healthy

@@ -139,12 +139,12 @@ def classify(tag, data, view):
       ``start`` (start every node, let pc.recovery work) or ``recover`` (the
       safe recovery from the highest committed position).
     - ``forget_host``: a mq host stayed silent longer than the grace period.
-    - ``host_back``: a host that was lost answers again (reconciler), or its
-      minion started (``salt/minion/<id>/start``).
+    - ``host_back``: a host the reconciler declared lost answers again. A
+      minion's start event is no heal: minions send it on reconnecting to a
+      restarted master too.
     """
     data = data if isinstance(data, dict) else {}
     parts = _tag_parts(tag)
-    stack = set((view or {}).get("stack_minions") or [])
 
     if len(parts) >= 5 and parts[:2] == ["salt", "beacon"] and parts[3] == "service":
         minion, service = parts[2], "/".join(parts[4:])
@@ -167,11 +167,9 @@ def classify(tag, data, view):
         return None, f"RabbitMQ on {minion} is {condition}: recorded, healed by pause_minority or other heals"
 
     if len(parts) >= 4 and parts[:2] == ["salt", "minion"] and parts[3] == "start":
-        minion = parts[2]
-        if minion not in stack:
-            return None, f"{minion} is not a stack host"
-        return {"cluster": HOSTS_CLUSTER, "action": "host_back", "target": minion, "service": "",
-                "reason": f"minion {minion} started"}, "minion start"
+        # Minions also send it when they reconnect to a restarted master: a
+        # host's return is the reconciler's call (host_lost, then host_back).
+        return None, f"minion {parts[2]} started: the reconciler decides whether it was lost"
 
     if str(tag or "").startswith(RECONCILE_PREFIX + "/"):
         kind = data.get("kind")
@@ -824,7 +822,6 @@ def master_config(settings=None):
             {"hastack/heal/reconcile/galera_no_primary/*": ["salt://reactor/galera.sls"]},
             {"hastack/heal/reconcile/host_lost/*": ["salt://reactor/host_lost.sls"]},
             {"hastack/heal/reconcile/host_back/*": ["salt://reactor/host_back.sls"]},
-            {"salt/minion/*/start": ["salt://reactor/host_back.sls"]},
         ],
         "engines": [{"hastack_heal": {"interval": interval}}],
     }

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 {#-
-  Bring back a host that was lost (reactor/host_back.sls: its minion started,
-  or the reconciler heard it again). After the runner's begin step: a RabbitMQ
+  Bring back a host that was lost (reactor/host_back.sls: the reconciler
+  declared it lost and hears it again). After the runner's begin step: a RabbitMQ
   member rejoins (orch.rabbitmq.rejoin resets it first when the cluster
   forgot it), the whole host is applied, its quorum queues get replicas on it
   again (`rabbitmq-queues grow`), and it is made ready in every HAProxy.

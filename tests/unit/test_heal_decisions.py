@@ -62,7 +62,8 @@ SVC = "salt/beacon/ctl2/service/"
     ("salt/beacon/ctl1/hastack_rabbitmq/paused", {}, None),
     ("salt/beacon/ctl1/hastack_rabbitmq/partitioned", {}, None),
     # a host came back
-    ("salt/minion/ctl3/start", {}, {"cluster": "hosts", "action": "host_back", "target": "ctl3"}),
+    # a minion (re)start alone is no heal (it follows every master restart)
+    ("salt/minion/ctl3/start", {}, None),
     ("salt/minion/master_master/start", {}, None),
     # the reconciler
     ("hastack/heal/reconcile/service_down/ctl1/haproxy", {"kind": "service_down", "minion": "ctl1",

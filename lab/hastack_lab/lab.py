@@ -11,7 +11,6 @@ Used by the `hastack-lab` command and by the test fixtures alike.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import ipaddress
@@ -329,7 +328,6 @@ class Lab:
         """Sync the formula's modules to the master, then run hastack.deploy."""
         self.say("[lab] salt-run saltutil.sync_all")
         self.salt_run("saltutil.sync_all")
-        self._restart_master_for_new_engines()
         self.say("[lab] salt-run state.orch hastack.deploy")
         result = self.orchestrate("hastack.deploy", pillar=pillar)
         for step in result["steps"]:
@@ -569,30 +567,16 @@ class Lab:
         if self._master_pid():
             return
         self._check_ports_free()
+        # The master loads engines (the auto-heal's reconciler) only when it
+        # starts: sync them first (a runner reading file_roots locally).
+        self.say("[lab] salt-run saltutil.sync_engines (before the master starts)")
+        run(self.salt_cmd("salt-run", "saltutil.sync_engines"), check=False, timeout=300)
         self.say("[lab] starting salt-master")
         log = open(self.state_dir / "master.log", "ab")
         subprocess.Popen([str(VENV_BIN / "salt-master"), "-c", str(self.master_conf_dir), "-l", "warning"],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, cwd="/")
         wait_until(lambda: _listening(self.master_ip, SALT_PORTS[1]), 60, 0.2, "salt-master to listen")
-
-    def _restart_master_for_new_engines(self):
-        """The master loads engines (the auto-heal's reconciler) at start: restart it after a sync changed one."""
-        engines = self.master_dir / "var" / "cache" / "salt" / "master" / "extmods" / "engines"
-        pid = self._master_pid()
-        newest = max((p.stat().st_mtime for p in engines.glob("*.py")), default=0)
-        if pid and newest > os.stat(f"/proc/{pid}").st_mtime:
-            self.say("[lab] restarting salt-master (engines synced)")
-            self.restart_master()
-
-    def restart_master(self):
-        """Stop the lab's salt-master (SIGTERM, as a service stop) and start it again."""
-        pid = self._master_pid()
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            wait_until(lambda: not self._master_pids(), 60, 0.2, "salt-master to stop")
-        self._ensure_master()
 
     def salt_cmd(self, tool, *args):
         return [str(VENV_BIN / tool), "-c", str(self.master_conf_dir), *map(str, args)]

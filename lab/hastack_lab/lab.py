@@ -570,6 +570,7 @@ class Lab:
         # The master loads engines (the auto-heal's reconciler) only when it
         # starts: sync them first (a runner reading file_roots locally).
         self.say("[lab] salt-run saltutil.sync_engines (before the master starts)")
+        (self.master_dir / "var" / "cache" / "salt" / "master" / "proc").mkdir(parents=True, exist_ok=True)
         run(self.salt_cmd("salt-run", "saltutil.sync_engines"), check=False, timeout=300)
         self.say("[lab] starting salt-master")
         log = open(self.state_dir / "master.log", "ab")

@@ -333,7 +333,7 @@ HEAL_DEFAULTS = {
     "dedupe_window": 60,
     "galera_outage_grace": 60,
     "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
-    "beacons": {"service_delay": 2, "cluster_interval": 5},
+    "beacons": {"service_delay": 2, "service_interval": 5, "cluster_interval": 5},
     "history": 200,
 }
 
@@ -400,7 +400,9 @@ def beacons_of(config, minion):
 
     - ``service``: every service of the minion's tiers (their ``services``),
       reporting a change only (``onchangeonly``), after ``heal:beacons:
-      service_delay`` seconds (a debounce), not at minion start (the
+      service_delay`` seconds (a debounce), checked every ``heal:beacons:
+      service_interval`` seconds (a status can be costly: rabbitmq-server's
+      init script runs rabbitmqctl), not at minion start (the
       reconciler covers that), and not during a state run.
     - one custom beacon per carried tier that names one (``beacon``), checked
       every ``heal:beacons:cluster_interval`` seconds, not during a state run.
@@ -412,6 +414,7 @@ def beacons_of(config, minion):
     beacon_settings = heal["beacons"] if isinstance(heal.get("beacons"), dict) else {}
     delay = beacon_settings.get("service_delay", HEAL_DEFAULTS["beacons"]["service_delay"])
     interval = beacon_settings.get("cluster_interval", HEAL_DEFAULTS["beacons"]["cluster_interval"])
+    service_interval = beacon_settings.get("service_interval", HEAL_DEFAULTS["beacons"]["service_interval"])
     watched = watch_of(config)
     custom = cluster_beacons_of(config)
     my_tiers = _tiers_of_minion(config, minion)
@@ -422,7 +425,7 @@ def beacons_of(config, minion):
             services.setdefault(service, {"onchangeonly": True, "delay": delay, "emitatstartup": False})
     beacons = {}
     if services:
-        beacons["service"] = {"services": services, "disable_during_state_run": True}
+        beacons["service"] = {"services": services, "interval": service_interval, "disable_during_state_run": True}
     rabbit = config.get("rabbitmq") if isinstance(config.get("rabbitmq"), dict) else {}
     for tier in my_tiers:
         if tier not in custom:

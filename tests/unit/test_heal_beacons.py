@@ -172,7 +172,7 @@ def test_beacons_of_a_db_host(layers):
         "service": {"services": {
             "mariadb": {"onchangeonly": True, "delay": 2, "emitatstartup": False},
             "hastack-galera-health": {"onchangeonly": True, "delay": 2, "emitatstartup": False}},
-            "disable_during_state_run": True},
+            "interval": 5, "disable_during_state_run": True},
         "hastack_galera": {"interval": 5, "disable_during_state_run": True},
     }
 
@@ -188,9 +188,11 @@ def test_beacons_of_an_arbitrator_and_broker(layers):
 def test_beacons_of_follow_the_heal_settings(layers):
     mod, _ = layers
     config = config_of(layers, {"roles": SPLIT_ROLES,
-                                "heal": {"beacons": {"service_delay": 7, "cluster_interval": 11}}})
+                                "heal": {"beacons": {"service_delay": 7, "service_interval": 3,
+                                                     "cluster_interval": 11}}})
     beacons = mod.beacons_of(config, "lb1")
     assert beacons["service"]["services"]["haproxy"]["delay"] == 7
+    assert beacons["service"]["interval"] == 3
     assert sorted(beacons["service"]["services"]) == ["haproxy", "keepalived"]
     assert mod.beacons_of(config, "db1")["hastack_galera"]["interval"] == 11
 

@@ -14,3 +14,5 @@ hastack:
   # through Lab.set_pillar_override.
   heal:
     enabled: false
+    # Three hosts on a shared, busy machine answer the reconciler slowly.
+    answer_timeout: 20

@@ -422,7 +422,11 @@ def beacons_of(config, minion):
     services = {}
     for tier in my_tiers:
         for service in watched.get(tier, {}).get("services", []):
-            services.setdefault(service, {"onchangeonly": True, "delay": delay, "emitatstartup": False})
+            # Every option the service beacon would fill in itself (it writes
+            # its defaults into the running config): the saved config then
+            # equals the running one, and beacon.present changes nothing twice.
+            services.setdefault(service, {"onchangeonly": True, "delay": delay, "emitatstartup": False,
+                                          "oncleanshutdown": False})
     beacons = {}
     if services:
         beacons["service"] = {"services": services, "interval": service_interval, "disable_during_state_run": True}
@@ -1244,6 +1248,11 @@ def heal_probe(services=()):
         except (CommandExecutionError, KeyError) as exc:
             log.debug("hastack.heal_probe: service.status %s: %s", name, exc)
             running[name] = False
+        if not running[name]:
+            # Init scripts without a status action (Debian's keepalived) say
+            # "not running" always: a process of that exact name says otherwise.
+            running[name] = __salt__["cmd.retcode"](["pgrep", "-x", name], python_shell=False,
+                                                    ignore_retcode=True) == 0
     galera = None
     if "hastack_galera.status" in __salt__:
         try:

@@ -165,13 +165,16 @@ SPLIT_ROLES = {"lb": ["lb1", "lb2"], "db": ["db1", "db2"], "arbitrator": ["garb1
                "mq": ["api1", "api2", "garb1"], "cache": ["api1", "api2"]}
 
 
+SERVICE_OPTIONS = {"onchangeonly": True, "delay": 2, "emitatstartup": False, "oncleanshutdown": False}
+
+
 def test_beacons_of_a_db_host(layers):
     mod, _ = layers
     beacons = mod.beacons_of(config_of(layers, {"roles": SPLIT_ROLES}), "db1")
     assert beacons == {
         "service": {"services": {
-            "mariadb": {"onchangeonly": True, "delay": 2, "emitatstartup": False},
-            "hastack-galera-health": {"onchangeonly": True, "delay": 2, "emitatstartup": False}},
+            "mariadb": SERVICE_OPTIONS,
+            "hastack-galera-health": SERVICE_OPTIONS},
             "interval": 5, "disable_during_state_run": True},
         "hastack_galera": {"interval": 5, "disable_during_state_run": True},
     }

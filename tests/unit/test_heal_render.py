@@ -42,7 +42,8 @@ def test_converged_host_gets_every_beacon(render):
     assert service["disable_during_state_run"] is True
     assert sorted(service["services"]) == ["haproxy", "hastack-galera-health", "keepalived", "mariadb", "memcached",
                                            "rabbitmq-server"]
-    assert service["services"]["mariadb"] == {"onchangeonly": True, "delay": 2, "emitatstartup": False}
+    assert service["services"]["mariadb"] == {"onchangeonly": True, "delay": 2, "emitatstartup": False,
+                                              "oncleanshutdown": False}
     assert states["hastack-beacons-hastack_galera-present"][1]["interval"] == 5
     assert states["hastack-beacons-hastack_rabbitmq-present"][1]["node"] == "rabbit@ctl1"
     # every beacon.present waits for the custom beacons to be synced

@@ -84,6 +84,21 @@ def master_cpu_ticks(lab):
 
 
 # ---------------------------------------------------------------- scenarios
+def test_killed_memcached_is_restarted_by_the_healer(lab, healing, writer, heal_times):
+    old = pids_of(lab, "ctl2", "memcached")
+    assert old
+    killed = time.time()
+    lab.crash("ctl2", "memcached")
+    new = wait_memcached_back(lab, "ctl2", old)
+    heal_times["memcached"] = time.time() - killed
+    _, _, done = healing.wait("hastack/heal/memcached/done", 120, since=killed,
+                              match={"target": "ctl2", "service": "memcached"})
+    assert done["action"] == "restart_service"
+    assert new and new != old
+    recent = lab.salt_run("hastack_heal.status")["recent"]
+    assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
+
+
 def test_beacons_state_is_idempotent_and_dry_runs(lab, healing):
     second = lab.apply("ctl1")
     assert second and all(r["result"] is True for r in second), [r for r in second if r["result"] is not True]
@@ -104,21 +119,6 @@ def test_master_idle_cpu_with_the_reconciler(lab, healing, heal_times):
     heal_times["master idle CPU (share of one core)"] = share
     assert not healing.events("hastack/heal/reconcile/", time.time() - 60), "the reconciler saw a failure at rest"
     assert share < 0.5, f"the idle master used {share:.0%} of a core"
-
-
-def test_killed_memcached_is_restarted_by_the_healer(lab, healing, writer, heal_times):
-    old = pids_of(lab, "ctl2", "memcached")
-    assert old
-    killed = time.time()
-    lab.crash("ctl2", "memcached")
-    new = wait_memcached_back(lab, "ctl2", old)
-    heal_times["memcached"] = time.time() - killed
-    _, _, done = healing.wait("hastack/heal/memcached/done", 120, since=killed,
-                              match={"target": "ctl2", "service": "memcached"})
-    assert done["action"] == "restart_service"
-    assert new and new != old
-    recent = lab.salt_run("hastack_heal.status")["recent"]
-    assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
 
 
 def test_killed_rabbitmq_broker_rejoins(lab, healing, writer, heal_times):

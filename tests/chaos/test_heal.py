@@ -53,9 +53,14 @@ def heals(log, cluster, since):
 
 
 def wait_memcached_back(lab, host, old, timeout=180):
-    wait_until(lambda: (new := pids_of(lab, host, "memcached")) and new != old, timeout, 0.5,
-               f"memcached on {host} to be restarted")
-    return pids_of(lab, host, "memcached")
+    """The first new memcached pids seen on host (the heal's state may restart it once more)."""
+    seen = []
+
+    def back():
+        seen[:] = pids_of(lab, host, "memcached")
+        return bool(seen) and seen != old
+    wait_until(back, timeout, 0.5, f"memcached on {host} to be restarted")
+    return list(seen)
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,13 @@
 # take a cleaned host out of its roles (or apply hastack again) before a
 # reboot. The other members keep serving: Galera and
 # RabbitMQ go on with the rest. Applying hastack (or hastack.deploy) again
-# brings the minion back into its clusters.
+# brings the minion back into its clusters. The auto-heal's beacons go first
+# (hastack.beacons.clean), so that they do not report the services stopping.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
 include:
   - hastack.validate
+  - hastack.beacons.clean
 {%- for tier in hastack.my_tiers | reverse %}
   - hastack.{{ tier }}.clean
 {%- endfor %}

@@ -41,7 +41,8 @@ def clean(show_sls):  # noqa: F811
 def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     high = clean(CONVERGED, "ctl3")
     # The reverse of the deploy order: galera, haproxy, keepalived, memcached, rabbitmq.
-    assert sls_order(high) == ["hastack.validate", "hastack.rabbitmq.clean", "hastack.memcached.clean",
+    assert sls_order(high) == ["hastack.validate", "hastack.beacons.clean",
+                               "hastack.rabbitmq.clean", "hastack.memcached.clean",
                                "hastack.keepalived.clean", "hastack.haproxy.clean",
                                "hastack.galera.clean", "hastack.common.clean"]
     functions = {sid: body["function"] for sid, body in high.items()}
@@ -57,11 +58,17 @@ def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     assert high["hastack-rabbitmq-clean-service-dead"]["args"]["sig"] == "-s rabbit boot"
     hosts = high["hastack-common-clean-hosts-ctl1-absent"]["args"]
     assert (hosts["names"], hosts["ip"]) == (["ctl1"], "10.250.0.11")
+    # The auto-heal's beacons go before any service stops, from beacons.conf too.
+    beacons = {sid: body for sid, body in high.items() if body["sls"] == "hastack.beacons.clean"}
+    assert sorted(beacons) == ["hastack-beacons-clean-hastack_galera-absent",
+                               "hastack-beacons-clean-hastack_rabbitmq-absent", "hastack-beacons-clean-service-absent"]
+    assert {(body["function"], body["args"]["save"]) for body in beacons.values()} == {("beacon", True)}
 
 
 def test_arbitrator_host_cleans_only_garbd_and_common(clean):
     high = clean(SPLIT, "garb1")
-    assert sls_order(high) == ["hastack.validate", "hastack.arbitrator.clean", "hastack.common.clean"]
+    assert sls_order(high) == ["hastack.validate", "hastack.beacons.clean", "hastack.arbitrator.clean",
+                               "hastack.common.clean"]
 
 
 def test_data_and_packages_go_only_when_asked(clean):

@@ -291,6 +291,11 @@ class Lab:
         pids = self._master_pids()
         return min(pids) if pids else None
 
+    def powered_on(self):
+        """The hosts whose init runs (not powered off), in lab order."""
+        inits = self._init_pids()
+        return [h for h in self.hosts if h in inits]
+
     def init_pid(self, host):
         pid = self._init_pids().get(host)
         if pid is None:

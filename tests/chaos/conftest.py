@@ -14,6 +14,8 @@ import subprocess
 import time
 
 import pytest
+from amqp_load import ConfirmedPublisher, consume_all
+from commit_load import CommitLoad, missing_rows, prepare_probe_database
 
 from hastack_lab.lab import wait_until
 
@@ -85,6 +87,48 @@ def healing(lab, tmp_path_factory):
     finally:
         lab.set_pillar_override(None)
         log.close()
+
+
+class ClientLoad:
+    """A writer committing rows through VIP:3306 and a publisher sending confirmed messages."""
+
+    def __init__(self, lab, name):
+        self.lab, self.database, self.queue = lab, f"hastack_{name}", f"hastack-{name}"
+        prepare_probe_database(lab, lab.hosts[0], self.database)
+        # Bounded: at most 20 commits and 10 messages a second, for at most an hour.
+        self.writer = CommitLoad(lab, self.database, interval=0.05, max_seconds=3600)
+        self.publisher = ConfirmedPublisher(lab, self.queue, interval=0.1, max_seconds=3600)
+
+    def start(self):
+        self.writer.start()
+        self.publisher.start()
+        self.still_working()
+
+    def still_working(self, timeout=120):
+        """Both clients get new acknowledgements (the stack serves again)."""
+        self.writer.wait_for_acks(len(self.writer.acked()) + 20, timeout)
+        self.publisher.wait_for_confirms(len(self.publisher.confirmed()) + 10, timeout)
+
+    def stop_and_count(self):
+        """Stop both; every acknowledged row and confirmed message must still be there."""
+        self.writer.stop()
+        self.publisher.stop()
+        assert self.writer.acked(), "the writer got no commit acknowledged"
+        assert self.publisher.confirmed(), "the publisher got no message confirmed"
+        missing = missing_rows(self.lab, self.database, self.writer.acked())
+        assert not missing, f"{len(missing)} acknowledged rows are missing, e.g. {sorted(missing)[:5]}"
+        got = set(consume_all(self.lab, self.lab.powered_on()[0], self.queue))
+        lost = set(self.publisher.confirmed()) - got
+        assert not lost, f"{len(lost)} confirmed messages are missing, e.g. {sorted(lost)[:5]}"
+
+
+@pytest.fixture(scope="module")
+def load(lab, healing, request):
+    """Client load for a whole chaos module, counted at its end."""
+    clients = ClientLoad(lab, "chaos_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_"))
+    clients.start()
+    yield clients
+    clients.stop_and_count()
 
 
 @pytest.fixture

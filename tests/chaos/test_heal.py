@@ -87,25 +87,13 @@ def test_killed_memcached_is_restarted_by_the_healer(lab, healing, load, heal_ti
     assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
 
 
-def test_beacons_state_is_idempotent_and_dry_runs(lab, healing):
-    second = lab.apply("ctl1")
-    assert second and all(r["result"] is True for r in second), [r for r in second if r["result"] is not True]
-    changed = [r["id"] for r in second if r["changes"]]
-    assert not changed, f"a second state.apply changed {changed}"
-    dry = lab.apply("ctl1", test=True)
-    assert dry and all(r["result"] is not False for r in dry), [r for r in dry if r["result"] is False]
-    assert not [r["id"] for r in dry if r["changes"]]
-    beacons = lab.salt("ctl1", "beacons.list", "return_yaml=False")["ctl1"]
-    assert {"service", "hastack_galera", "hastack_rabbitmq"} <= set(beacons)
-
-
 def test_master_idle_cpu_with_the_reconciler(lab, healing, heal_times):
     start, ticks = time.monotonic(), master_cpu_ticks(lab)
-    time.sleep(60)
+    time.sleep(30)
     spent = (master_cpu_ticks(lab) - ticks) / os.sysconf("SC_CLK_TCK")
     share = spent / (time.monotonic() - start)
     heal_times["master idle CPU (share of one core)"] = share
-    assert not healing.events("hastack/heal/reconcile/", time.time() - 60), "the reconciler saw a failure at rest"
+    assert not healing.events("hastack/heal/reconcile/", time.time() - 30), "the reconciler saw a failure at rest"
     assert share < 0.5, f"the idle master used {share:.0%} of a core"
 
 

@@ -56,9 +56,12 @@ def test_a_failed_tier_stops_every_tier_after_it(lab, broken_haproxy):
 
 
 def test_deploy_after_the_fix_runs_every_tier_and_changes_nothing(lab):
+    # Also the second deploy of a healthy stack: it restarts no daemon (no broker, no HAProxy).
+    before = daemon_pids(lab)
     result = lab.orchestrate("hastack.deploy")
     assert result["ok"], result["errors"]
     order = [step["id"] for step in result["steps"]]
     done = [i.removeprefix("hastack-deploy-").removesuffix("-done") for i in order if i.endswith("-done")]
     assert done == ["galera", "haproxy", "keepalived", "memcached", "rabbitmq"]
     assert [step["id"] for step in result["steps"] if step["changes"]] == []
+    assert daemon_pids(lab) == before

@@ -77,6 +77,9 @@ def test_second_apply_changes_nothing_and_restarts_nothing(lab):
     changed = [(r["minion"], r["id"], r["changes"]) for r in rows if r["changes"]]
     assert changed == []
     assert {h: lab.exec(h, ["cat", "/run/memcached.pid"]).stdout.strip() for h in lab.hosts} == pids
+    # The highstate includes the auto-heal's beacons (their state is idempotent too).
+    beacons = lab.salt("ctl1", "beacons.list", "return_yaml=False")["ctl1"]
+    assert {"service", "hastack_galera", "hastack_rabbitmq"} <= set(beacons), beacons
 
 
 def test_dry_run_reports_what_it_would_do_and_does_nothing(lab):

@@ -102,14 +102,6 @@ def test_deploy_refuses_two_brokers_before_any_change(lab):
     assert wait_healthy(lab)["members"] == [f"rabbit@{h}" for h in lab.hosts]
 
 
-def test_deploy_again_changes_nothing_and_restarts_no_broker(lab):
-    before = beam_pids(lab)
-    result = lab.orchestrate("hastack.deploy")
-    assert result["ok"], result["errors"]
-    assert [s["id"] for s in result["steps"] if s["changes"]] == []
-    assert beam_pids(lab) == before
-
-
 def test_node_loss_loses_no_confirmed_message(lab):
     queue = "hastack-test-node-loss"
     confirmed = []

@@ -187,6 +187,15 @@ def pss_kb(pid):
     return 0
 
 
+def cpu_ticks_with_children(pid):
+    """utime + stime + cutime + cstime: the process and every child it reaped (0 when it is gone)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def cpu_ticks(pid):
     """utime + stime of a process in clock ticks (0 when it is gone)."""
     try:
@@ -216,3 +225,38 @@ def all_synced(lab, size=None):
                 or int(status.get("wsrep_cluster_size") or 0) != size):
             return False
     return True
+
+
+# --------------------------------------------------------------- auto-heal
+HEAL_ON = {"hastack": {"heal": {"enabled": True}}}
+
+
+class Healing:
+    """
+    Healing switched on for a benchmark (the lab pillar keeps it off), with a
+    fresh backoff and no maintenance; off again afterwards.
+    """
+
+    def __init__(self, lab):
+        self.lab = lab
+
+    def __enter__(self):
+        for target in self.lab.hosts + ["galera", "rabbitmq", "memcached"]:
+            self.lab.salt_run("hastack_heal.maintenance", target, "off")
+        for cluster in ("galera", "rabbitmq", "memcached", "hosts"):
+            self.lab.salt_run("hastack_heal.reset", cluster)
+        self.lab.set_pillar_override(HEAL_ON)
+        return self
+
+    def __exit__(self, *exc):
+        self.lab.set_pillar_override(None)
+        return False
+
+
+def pids_of(lab, host, name):
+    return lab.exec(host, ["pgrep", "-x", name], check=False).stdout.split()
+
+
+def rabbit_running_nodes(lab, host):
+    view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
+    return len(view["running"]) if isinstance(view, dict) and view.get("healthy") else 0

@@ -11,6 +11,7 @@ Used by the `hastack-lab` command and by the test fixtures alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import ipaddress
@@ -583,6 +584,26 @@ class Lab:
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, cwd="/")
         wait_until(lambda: _listening(self.master_ip, SALT_PORTS[1]), 60, 0.2, "salt-master to listen")
+
+    def restart_master(self, stop_timeout=30):
+        """
+        Restart the lab's salt-master as a service manager would: SIGTERM,
+        SIGKILL of what is left after stop_timeout seconds, start again.
+        Returns once every minion answers it.
+        """
+        pids = self._master_pids()
+        if pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(min(pids), signal.SIGTERM)
+            deadline = time.monotonic() + stop_timeout
+            while self._master_pids() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            for pid in self._master_pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not self._master_pids(), 30, 0.2, "salt-master to stop")
+        self._ensure_master()
+        self._accept_and_ping()
 
     def salt_cmd(self, tool, *args):
         return [str(VENV_BIN / tool), "-c", str(self.master_conf_dir), *map(str, args)]

@@ -44,6 +44,9 @@ hastack-heal-service-{{ minion }}-applied:
   salt.state:
     - tgt: {{ minion }}
     - sls: {{ spec.get("sls", "hastack") }}
+    # Waits for a state run still going on the host (e.g. the one of a heal
+    # whose orchestration died with a restarted master) instead of failing.
+    - queue: True
     - require:
       - salt: hastack-heal-service-begin
 

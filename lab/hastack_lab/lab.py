@@ -656,9 +656,10 @@ class Lab:
         wait_until(accept, 120, 1.0, "minion keys")
 
         def pong():
-            answers = self.salt("-L", ",".join(hosts), "test.ping", "-t", "5")
+            # A shared, busy machine can take tens of seconds to answer.
+            answers = self.salt("-L", ",".join(hosts), "test.ping", "-t", "20")
             return all(answers.get(h) is True for h in hosts)
-        wait_until(pong, 120, 0.5, "minions to answer test.ping")
+        wait_until(pong, 300, 0.5, "minions to answer test.ping")
 
     # --------------------------------------------------------------- status
     def secret(self, name):

@@ -436,15 +436,17 @@ def _failure_of(key):
     return ":".join(str(key or "").split(":")[:4])
 
 
-def close_orphans(orphans, failing_keys):
+def close_orphans(orphans, failing_keys, silent=()):
     """
     ``[(entry, phase)]``: an orphan whose failure the reconciler no longer
     sees is ``done`` (the interrupted run finished its job or nothing is left
     to do); one still failing is ``interrupted`` (the reconciler's event of
-    this round starts a new heal of it).
+    this round starts a new heal of it). One whose target host did not
+    answer (``silent``) stays open: nothing is known of it yet.
     """
     failing = {_failure_of(key) for key in failing_keys or ()}
-    return [(entry, "interrupted" if _failure_of(entry.get("key")) in failing else "done") for entry in orphans]
+    return [(entry, "interrupted" if _failure_of(entry.get("key")) in failing else "done") for entry in orphans
+            if entry.get("target") not in set(silent or ())]
 
 
 def forget_decision(node, statuses, members):
@@ -871,7 +873,7 @@ def reconcile(view=None):
         # they would stay "started" for ever.
         orphans = orphaned_heals(_read_json(directory / "history.json", []), live_locks(directory, now), now)
         closed = []
-        for entry, phase in close_orphans(orphans, failing):
+        for entry, phase in close_orphans(orphans, failing, silent=set(minions) - set(answers)):
             why = ("its orchestration ended before it did; the reconciler sees the failure healed"
                    if phase == "done" else
                    "its orchestration ended before it did; the failure is still there, a new heal takes over")

@@ -482,6 +482,9 @@ class Lab:
             "acceptance_wait_time_max": 2,
             "random_reauth_delay": 0,
             "auth_tries": 30,
+            # Without it, a minion whose master restarted gets no publication
+            # again (TCP transport): it must notice the master left and reconnect.
+            "master_alive_interval": 10,
         }))
 
     def exec(self, host, cmd, check=True, timeout=120, capture=True):

@@ -445,3 +445,9 @@ def test_finish_heal_releases_and_records_in_one_step(heal, tmp_path):
                                               lambda rec: {"heal_id": rec["heal_id"], "phase": "done"}, 10)
     assert record["heal_id"] == "h1" and entry == {"heal_id": "h1", "phase": "done"} and history == [entry]
     assert not list((directory / "locks").glob("*.json"))
+
+
+def test_orphans_of_a_silent_host_stay_open(heal):
+    orphans = [dict(_start("h1", "k1", NOW - 60), target="ctl2"), dict(_start("h2", "k2", NOW - 60), target="ctl1")]
+    closed = heal.close_orphans(orphans, set(), silent={"ctl2"})
+    assert [(e["heal_id"], phase) for e, phase in closed] == [("h2", "done")]

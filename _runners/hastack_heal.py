@@ -40,7 +40,7 @@ __virtualname__ = "hastack_heal"
 
 EVENT_PREFIX = "hastack/heal"
 RECONCILE_PREFIX = "hastack/heal/reconcile"
-PHASES = ("start", "done", "refused", "failed", "gave_up")
+PHASES = ("start", "done", "refused", "failed", "gave_up", "interrupted")
 # The cluster a host's return is serialized in: one host brought back at a time.
 HOSTS_CLUSTER = "hosts"
 
@@ -389,6 +389,66 @@ def reconcile_events(view, answers, memory, now):
     return events, memory
 
 
+def galera_outage_defers(action, view, answers):
+    """
+    Why a restart of the Galera server on one member must wait for the
+    ``galera_outage`` heal, or None when it may run. When no other db member
+    answers in a Primary Component, the member cannot join anything and must
+    not bootstrap alone: the outage heal starts every member together
+    (pc.recovery) and, after the grace, runs the safe recovery. A restart
+    tried meanwhile would only fail and count towards the backoff.
+
+    answers
+        ``{minion: heal_probe answer or None}`` of the db members.
+    """
+    service = ((view or {}).get("galera") or {}).get("service") or "mariadb"
+    if action.get("action") != "restart_service" or action.get("cluster") != "galera" \
+            or action.get("service") != service:
+        return None
+    others = [m for m in ((view or {}).get("roles") or {}).get("db") or [] if m != action.get("target")]
+    if not others:
+        return None
+    for minion in others:
+        answer = (answers or {}).get(minion)
+        galera = answer.get("galera") if isinstance(answer, dict) else None
+        if isinstance(galera, dict) and galera.get("wsrep_cluster_status") == "Primary":
+            return None
+    return (f"no other Galera member ({', '.join(others)}) is in a Primary Component: "
+            "a full outage, left to the galera_outage heal")
+
+
+def orphaned_heals(history, locks, now, min_age=5.0):
+    """
+    Started heals that will never finish: no ``done``/``failed`` entry, and no
+    live lock of theirs (its holder, the orchestration's process, died, e.g.
+    with a restarted master). ``min_age`` spares a heal that just started.
+    """
+    holding = {record.get("heal_id") for record in (locks or {}).values()}
+    finished = {entry.get("heal_id") for entry in history or [] if entry.get("finished")}
+    return [entry for entry in history or []
+            if entry.get("phase") == "start" and entry.get("heal_id")
+            and entry["heal_id"] not in finished and entry["heal_id"] not in holding
+            and now - float(entry.get("started") or 0) >= min_age]
+
+
+def _failure_of(key):
+    """A heal key without its Galera stage: the same outage in either stage."""
+    return ":".join(str(key or "").split(":")[:4])
+
+
+def close_orphans(orphans, failing_keys, silent=()):
+    """
+    ``[(entry, phase)]``: an orphan whose failure the reconciler no longer
+    sees is ``done`` (the interrupted run finished its job or nothing is left
+    to do); one still failing is ``interrupted`` (the reconciler's event of
+    this round starts a new heal of it). One whose target host did not
+    answer (``silent``) stays open: nothing is known of it yet.
+    """
+    failing = {_failure_of(key) for key in failing_keys or ()}
+    return [(entry, "interrupted" if _failure_of(entry.get("key")) in failing else "done") for entry in orphans
+            if entry.get("target") not in set(silent or ())]
+
+
 def forget_decision(node, statuses, members):
     """
     Whether RabbitMQ node ``node`` may be forgotten, judged from the parsed
@@ -492,24 +552,44 @@ def take_lock(directory, action, heal_id, now, ttl, pid, alive=pid_alive):
         return True, record
 
 
+def _release_unguarded(directory, cluster, key):
+    path = pathlib.Path(directory) / "locks" / f"{cluster}.json"
+    record = _read_json(path, None)
+    if isinstance(record, dict) and record.get("key") == key:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return record
+    return None
+
+
+def _append_unguarded(directory, entries, keep):
+    path = pathlib.Path(directory) / "history.json"
+    history = trim_history(_read_json(path, []) + list(entries), keep)
+    _write_json(path, history)
+    return history
+
+
 def release_lock(directory, cluster, key):
     """Drop ``cluster``'s lock if it is the one of heal ``key``; returns the record dropped or None."""
     with _guard(directory):
-        path = pathlib.Path(directory) / "locks" / f"{cluster}.json"
-        record = _read_json(path, None)
-        if isinstance(record, dict) and record.get("key") == key:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            return record
-        return None
+        return _release_unguarded(directory, cluster, key)
 
 
 def append_history(directory, entry, keep):
     with _guard(directory):
-        path = pathlib.Path(directory) / "history.json"
-        history = trim_history(_read_json(path, []) + [entry], keep)
-        _write_json(path, history)
-        return history
+        return _append_unguarded(directory, [entry], keep)
+
+
+def finish_heal(directory, cluster, key, make_entry, keep):
+    """
+    Release the lock of heal ``key`` and record its end in one step (the
+    reconciler, reading both, never sees a released heal without its end):
+    ``(record, entry, history)``; ``make_entry(record)`` builds the entry.
+    """
+    with _guard(directory):
+        record = _release_unguarded(directory, cluster, key) or {}
+        entry = make_entry(record)
+        return record, entry, _append_unguarded(directory, [entry], keep)
 
 
 # --------------------------------------------------------------------------
@@ -644,6 +724,19 @@ def _event_payload(action, heal_id, started, now, reason):
             "duration": round(now - started, 3)}
 
 
+def _probe_db(view, settings, skip):
+    """``{minion: heal_probe answer}`` of the db members but ``skip`` (a short LocalClient call)."""
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    others = [m for m in ((view or {}).get("roles") or {}).get("db") or [] if m != skip]
+    if not others:
+        return {}
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        returns = client.cmd(others, "hastack.heal_probe", kwarg={"services": []}, tgt_type="list",
+                             timeout=settings["answer_timeout"], gather_job_timeout=settings["answer_timeout"])
+    return {m: r for m, r in (returns or {}).items() if isinstance(r, dict)}
+
+
 def heal(event_data=None, step="begin", view=None, error=""):
     """
     The entry of every ``orch/heal/*`` orchestration.
@@ -684,12 +777,14 @@ def heal(event_data=None, step="begin", view=None, error=""):
     key = heal_key(action)
 
     if step in ("done", "failed", "refused"):
-        record = release_lock(directory, action["cluster"], key) or {}
+        reason = error or action.get("reason") or ""
+
+        def ended(record):
+            return dict(_event_payload(action, record.get("heal_id") or "", float(record.get("taken") or now),
+                                       now, reason), key=key, phase=step, finished=now)
+        record, _, history = finish_heal(directory, action["cluster"], key, ended, settings.get("history", 200))
         started = float(record.get("taken") or now)
         heal_id = record.get("heal_id") or ""
-        reason = error or action.get("reason") or ""
-        entry = dict(_event_payload(action, heal_id, started, now, reason), key=key, phase=step, finished=now)
-        history = append_history(directory, entry, settings.get("history", 200))
         _fire(f"{EVENT_PREFIX}/{action['cluster']}/{step}", _event_payload(action, heal_id, started, now, reason))
         if step == "failed":
             backoff = settings["backoff"]
@@ -706,6 +801,10 @@ def heal(event_data=None, step="begin", view=None, error=""):
     verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now),
                             observed=observed_at(event_data.get("data")))
     heal_id = f"{action['cluster']}-{int(now)}-{uuid.uuid4().hex[:6]}"
+    if verdict == "run" and action.get("cluster") == "galera" and action.get("action") == "restart_service":
+        deferred = galera_outage_defers(action, view, _probe_db(view, settings, action.get("target")))
+        if deferred:
+            verdict, reason = "refused", deferred
     if verdict == "run":
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
         if not taken:
@@ -760,16 +859,37 @@ def reconcile(view=None):
         answers = {m: r for m, r in (returns or {}).items() if isinstance(r, dict)}
     directory = _dir()
     now = time.time()
+    failing = set()
     with _guard(directory):
         memory = _read_json(directory / "reconcile.json", {})
         events, memory = reconcile_events(view, answers, memory, now)
-    for _, data in events:
-        data["observed"] = asked
         _write_json(directory / "reconcile.json", memory)
+        for tag, data in events:
+            data["observed"] = asked
+            found, _ = classify(tag, data, view)
+            if found:
+                failing.add(heal_key(found))
+        # Heals whose orchestration died (a master restart): closed here, or
+        # they would stay "started" for ever.
+        orphans = orphaned_heals(_read_json(directory / "history.json", []), live_locks(directory, now), now)
+        closed = []
+        for entry, phase in close_orphans(orphans, failing, silent=set(minions) - set(answers)):
+            why = ("its orchestration ended before it did; the reconciler sees the failure healed"
+                   if phase == "done" else
+                   "its orchestration ended before it did; the failure is still there, a new heal takes over")
+            closed.append(dict(entry, phase=phase, finished=now, reason=why,
+                               duration=round(now - float(entry.get("started") or now), 3)))
+        if closed:
+            _append_unguarded(directory, closed, settings.get("history", 200))
+    for entry in closed:
+        _fire(f"{EVENT_PREFIX}/{entry.get('cluster')}/{entry['phase']}",
+              {k: entry.get(k) for k in ("heal_id", "cluster", "action", "target", "service", "stage", "reason",
+                                         "started", "duration")})
     for tag, data in events:
         _fire(tag, data)
     return {"enabled": True, "answered": sorted(answers), "silent": sorted(set(minions) - set(answers)),
-            "events": [tag for tag, _ in events], "interval": settings["reconcile_interval"]}
+            "events": [tag for tag, _ in events], "closed": [e["heal_id"] for e in closed],
+            "interval": settings["reconcile_interval"]}
 
 
 def forget_check(node, view=None):

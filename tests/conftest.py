@@ -27,7 +27,8 @@ def lab():
     test_lab = Lab(name=TEST_LAB_NAME, subnet=TEST_LAB_SUBNET, host_count=3,
                    say=lambda msg: print(msg, file=sys.stderr))
     try:
-        test_lab.up(deploy=True)
+        # HASTACK_TEST_NO_DEPLOY=1: a kept lab, deployed already, is used as it is.
+        test_lab.up(deploy=os.environ.get("HASTACK_TEST_NO_DEPLOY") != "1")
         yield test_lab
     finally:
         if os.environ.get("HASTACK_TEST_KEEP_LAB") != "1":

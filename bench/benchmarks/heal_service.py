@@ -11,7 +11,7 @@ per run; each daemon's own runs are listed too.
 
 import time
 
-from common import Healing, all_synced, log, pids_of, rabbit_running_nodes, summary, wait_for
+from common import all_synced, healing, log, pids_of, rabbit_running_nodes, summary, wait_for
 
 ORDER = 80
 CHEAP = False
@@ -52,7 +52,7 @@ DAEMONS = {"memcached": heal_memcached, "rabbitmq-server": heal_rabbitmq, "maria
 def run(lab, runs):
     per = {name: [] for name in DAEMONS}
     slowest = []
-    with Healing(lab):
+    with healing(lab):
         for _ in range(runs):
             took = {}
             for name, heal in DAEMONS.items():

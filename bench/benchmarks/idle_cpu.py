@@ -12,7 +12,7 @@ that ended in the window shows in its parent's total.
 import os
 import time
 
-from common import Healing, cpu_ticks_with_children, lab_processes
+from common import cpu_ticks_with_children, healing, lab_processes
 
 ORDER = 21
 CHEAP = True
@@ -46,7 +46,7 @@ def window(lab, seconds):
 def run(lab, runs):
     values, hosts, tiers = [], [], []
     # As operators run it: healing on (the lab pillar keeps it off for the tests).
-    with Healing(lab):
+    with healing(lab):
         time.sleep(WINDOW)  # the reconciler's first rounds with the new pillar
         for _ in range(runs):
             total, by_host, by_tier = window(lab, WINDOW)

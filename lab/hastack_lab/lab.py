@@ -11,6 +11,7 @@ Used by the `hastack-lab` command and by the test fixtures alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import ipaddress
@@ -481,6 +482,9 @@ class Lab:
             "acceptance_wait_time_max": 2,
             "random_reauth_delay": 0,
             "auth_tries": 30,
+            # Without it, a minion whose master restarted gets no publication
+            # again (TCP transport): it must notice the master left and reconnect.
+            "master_alive_interval": 10,
         }))
 
     def exec(self, host, cmd, check=True, timeout=120, capture=True):
@@ -584,6 +588,26 @@ class Lab:
                          start_new_session=True, cwd="/")
         wait_until(lambda: _listening(self.master_ip, SALT_PORTS[1]), 60, 0.2, "salt-master to listen")
 
+    def restart_master(self, stop_timeout=30):
+        """
+        Restart the lab's salt-master as a service manager would: SIGTERM,
+        SIGKILL of what is left after stop_timeout seconds, start again.
+        Returns once every minion answers it.
+        """
+        pids = self._master_pids()
+        if pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(min(pids), signal.SIGTERM)
+            deadline = time.monotonic() + stop_timeout
+            while self._master_pids() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            for pid in self._master_pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not self._master_pids(), 30, 0.2, "salt-master to stop")
+        self._ensure_master()
+        self._accept_and_ping()
+
     def salt_cmd(self, tool, *args):
         return [str(VENV_BIN / tool), "-c", str(self.master_conf_dir), *map(str, args)]
 
@@ -635,9 +659,10 @@ class Lab:
         wait_until(accept, 120, 1.0, "minion keys")
 
         def pong():
-            answers = self.salt("-L", ",".join(hosts), "test.ping", "-t", "5")
+            # A shared, busy machine can take tens of seconds to answer.
+            answers = self.salt("-L", ",".join(hosts), "test.ping", "-t", "20")
             return all(answers.get(h) is True for h in hosts)
-        wait_until(pong, 120, 0.5, "minions to answer test.ping")
+        wait_until(pong, 300, 0.5, "minions to answer test.ping")
 
     # --------------------------------------------------------------- status
     def secret(self, name):

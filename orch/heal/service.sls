@@ -44,6 +44,12 @@ hastack-heal-service-{{ minion }}-applied:
   salt.state:
     - tgt: {{ minion }}
     - sls: {{ spec.get("sls", "hastack") }}
+    # Waits for a state run still going on the host (e.g. the one of a heal
+    # whose orchestration died with a restarted master) instead of failing.
+    - queue: True
+    # A queued or slow run is waited for as long as the heal's lock holds: a
+    # busy minion that misses the master's job check is no failed heal.
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-service-begin
 

@@ -28,13 +28,21 @@ class EventLog:
     """`salt-run state.event hastack/heal/*` in the background; every event kept with its arrival time."""
 
     def __init__(self, lab, path):
-        self.path = path
+        self.lab, self.path = lab, path
         self.out = open(path, "w")  # noqa: SIM115 - open for the process' lifetime
+        self._listen()
+        self._seen = []
+
+    def _listen(self):
         self.proc = subprocess.Popen(
-            lab.salt_cmd("salt-run", "state.event", "tagmatch=hastack/heal/*", "count=-1"),
+            self.lab.salt_cmd("salt-run", "state.event", "tagmatch=hastack/heal/*", "count=-1"),
             stdout=self.out, stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"),
             start_new_session=True)
-        self._seen = []
+
+    def relisten(self):
+        """Listen again (after a master restart ended the old listener's bus); the log goes on."""
+        self._stop()
+        self._listen()
 
     def events(self, tag_prefix="hastack/heal/", since=0.0):
         """[(arrival, tag, data)] of the events whose tag starts with tag_prefix, seen after `since`."""
@@ -61,13 +69,17 @@ class EventLog:
         wait_until(seen, timeout, 0.5, f"event {tag_prefix} {match or ''}")
         return found[0]
 
-    def close(self):
+    def _stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(10)
+
+    def close(self):
+        self._stop()
         self.out.close()
 
 

@@ -372,3 +372,82 @@ def engine():
 ])
 def test_engine_sleeps_the_interval_the_reconciler_read(engine, result, spent, want):
     assert engine.next_wait(result, 10.0, spent) == want
+
+
+MARIADB = {"cluster": "galera", "action": "restart_service", "target": "ctl2", "service": "mariadb"}
+PRIMARY = {"services": {}, "galera": {"wsrep_cluster_status": "Primary"}}
+NON_PRIMARY = {"services": {}, "galera": {"wsrep_cluster_status": "non-Primary"}}
+STOPPED = {"services": {}, "galera": None}
+
+
+@pytest.mark.parametrize("action, answers, deferred", [
+    # a peer in the Primary Component: the member joins through it
+    (MARIADB, {"ctl1": PRIMARY, "ctl3": STOPPED}, False),
+    (MARIADB, {"ctl1": STOPPED, "ctl3": PRIMARY}, False),
+    # nobody Primary (stopped, non-Primary, silent): a full outage, the outage heal's
+    (MARIADB, {"ctl1": STOPPED, "ctl3": STOPPED}, True),
+    (MARIADB, {"ctl1": NON_PRIMARY, "ctl3": STOPPED}, True),
+    (MARIADB, {"ctl1": STOPPED}, True),
+    (MARIADB, {}, True),
+    # the target's own answer does not count
+    (MARIADB, {"ctl2": PRIMARY, "ctl1": STOPPED, "ctl3": STOPPED}, True),
+    # other services and clusters never wait for it
+    (dict(MARIADB, service="hastack-galera-health"), {}, False),
+    ({"cluster": "memcached", "action": "restart_service", "target": "ctl2", "service": "memcached"}, {}, False),
+    ({"cluster": "galera", "action": "galera_outage", "target": "galera", "service": ""}, {}, False),
+])
+def test_galera_outage_defers_member_restarts(heal, view, action, answers, deferred):
+    reason = heal.galera_outage_defers(action, view, answers)
+    assert bool(reason) is deferred
+    if deferred:
+        assert "galera_outage" in reason and "ctl2" not in reason.split("(")[1].split(")")[0]
+
+
+def test_a_lone_db_member_is_never_deferred(heal, view):
+    alone = dict(view, roles=dict(view["roles"], db=["ctl2"]))
+    assert heal.galera_outage_defers(MARIADB, alone, {}) is None
+
+
+def _start(heal_id, key, started):
+    return {"heal_id": heal_id, "key": key, "cluster": "rabbitmq", "phase": "start", "started": started}
+
+
+@pytest.mark.parametrize("history, locks, orphans", [
+    # finished heals and running ones (their lock lives) are no orphans
+    ([_start("h1", "k1", NOW - 60), {"heal_id": "h1", "phase": "done", "finished": NOW - 50}], {}, []),
+    ([_start("h1", "k1", NOW - 60)], {"rabbitmq": {"heal_id": "h1"}}, []),
+    # just started: the lock may not be read yet
+    ([_start("h1", "k1", NOW - 1)], {}, []),
+    # the lock went with its dead holder and no end was recorded
+    ([_start("h1", "k1", NOW - 60)], {}, ["h1"]),
+    ([_start("h1", "k1", NOW - 60), _start("h2", "k2", NOW - 30)], {"rabbitmq": {"heal_id": "h2"}}, ["h1"]),
+    # refusals are no heals that started
+    ([{"heal_id": "h3", "key": "k1", "phase": "refused", "started": NOW - 60, "finished": NOW - 60}], {}, []),
+])
+def test_orphaned_heals(heal, history, locks, orphans):
+    assert [e["heal_id"] for e in heal.orphaned_heals(history, locks, NOW)] == orphans
+
+
+def test_orphans_close_done_unless_still_failing(heal):
+    outage_start = "galera:galera_outage:galera::start"
+    orphans = [_start("h1", "k1", NOW - 60), _start("h2", "k2", NOW - 60), _start("h3", outage_start, NOW - 60)]
+    closed = heal.close_orphans(orphans, {"k2", "galera:galera_outage:galera::recover"})
+    assert [(e["heal_id"], phase) for e, phase in closed] == [
+        ("h1", "done"), ("h2", "interrupted"), ("h3", "interrupted")]
+
+
+def test_finish_heal_releases_and_records_in_one_step(heal, tmp_path):
+    directory = heal.state_dir(tmp_path)
+    action = {"cluster": "memcached", "action": "restart_service", "target": "ctl2", "service": "memcached"}
+    taken, _ = heal.take_lock(directory, action, "h1", NOW, 900, 1, alive=lambda pid: True)
+    assert taken
+    record, entry, history = heal.finish_heal(directory, "memcached", KEY,
+                                              lambda rec: {"heal_id": rec["heal_id"], "phase": "done"}, 10)
+    assert record["heal_id"] == "h1" and entry == {"heal_id": "h1", "phase": "done"} and history == [entry]
+    assert not list((directory / "locks").glob("*.json"))
+
+
+def test_orphans_of_a_silent_host_stay_open(heal):
+    orphans = [dict(_start("h1", "k1", NOW - 60), target="ctl2"), dict(_start("h2", "k2", NOW - 60), target="ctl1")]
+    closed = heal.close_orphans(orphans, set(), silent={"ctl2"})
+    assert [(e["heal_id"], phase) for e, phase in closed] == [("h2", "done")]

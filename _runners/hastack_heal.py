@@ -180,7 +180,8 @@ def classify(tag, data, view):
         if kind == "galera_no_primary":
             stage = data.get("stage") if data.get("stage") in ("start", "recover") else "start"
             return {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "",
-                    "stage": stage, "reason": data.get("reason") or "reconciler: no Primary Component"}, kind
+                    "stage": stage, "silent": sorted(data.get("silent") or []),
+                    "reason": data.get("reason") or "reconciler: no Primary Component"}, kind
         if kind == "host_lost":
             if minion not in (((view or {}).get("roles") or {}).get("mq") or []):
                 return None, f"{minion} is lost but runs no RabbitMQ: nothing to forget"
@@ -257,6 +258,22 @@ def heals_in_window(history, cluster, key, now, window):
             and now - float(entry.get("finished") or entry.get("started") or 0) <= window]
 
 
+def outage_refusal(action):
+    """
+    Why a Galera outage heal must not act (a readable reason), or "" when it
+    may: while a db host does not answer, it may be running (a partition) or
+    be the most advanced; starting or bootstrapping the answering minority
+    could make a second Primary Component or lose commits. It waits for them.
+    """
+    silent = sorted(action.get("silent") or []) if action.get("action") == "galera_outage" else []
+    if not silent:
+        return ""
+    verb = "does" if len(silent) == 1 else "do"
+    return (f"no bootstrap: db host{'s' if len(silent) > 1 else ''} {', '.join(silent)} {verb} not answer;"
+            " bootstrapping the answering minority could make a second Primary Component or lose commits,"
+            " so the healer waits for them to come back")
+
+
 def admit(action, now, settings, maintenance, history, locks, observed=None):
     """
     Whether the heal ``action`` may start now: ``(verdict, reason)`` with
@@ -296,6 +313,9 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
         return refuse(f"host {action.get('target')} is under maintenance")
     if cluster in (maintenance.get("clusters") or []):
         return refuse(f"cluster {cluster} is under maintenance")
+    unsafe = outage_refusal(action)
+    if unsafe:
+        return refuse(unsafe)
     for holder in (locks or {}).values():
         if holder.get("key") == key:
             return "duplicate", f"the same heal runs already ({holder.get('heal_id')})"
@@ -702,6 +722,9 @@ def heal(event_data=None, step="begin", view=None, error=""):
     if step != "begin":
         return _fail({"run": False, "verdict": "error", "reason": f"unknown step {step!r}"})
 
+    if action.get("action") == "galera_outage" and "silent" not in action:
+        # The Galera beacon knows only its own host: ask the other db hosts.
+        action["silent"] = _silent_minions((view.get("roles") or {}).get("db") or [], settings)
     history = _read_json(directory / "history.json", [])
     verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now),
                             observed=observed_at(event_data.get("data")))
@@ -719,6 +742,18 @@ def heal(event_data=None, step="begin", view=None, error=""):
         append_history(directory, dict(payload, key=key, phase=verdict, finished=now), settings.get("history", 200))
         _fire(f"{EVENT_PREFIX}/{action['cluster']}/{verdict}", payload)
     return _fail({"run": False, "verdict": verdict, "reason": reason})
+
+
+def _silent_minions(minions, settings):
+    """Sorted minions that do not answer a ping within ``answer_timeout``."""
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    if not minions:
+        return []
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        returns = client.cmd(list(minions), "test.ping", tgt_type="list", timeout=settings["answer_timeout"],
+                             gather_job_timeout=settings["answer_timeout"])
+    return sorted(m for m in minions if (returns or {}).get(m) is not True)
 
 
 def probe_services(view):

@@ -185,6 +185,37 @@ def test_repeated_refusals_are_said_once_per_window(heal, history, verdict, word
     assert (got, words in reason) == (verdict, True), reason
 
 
+OUTAGE = {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "", "stage": "recover",
+          "reason": "no Primary"}
+
+
+@pytest.mark.parametrize("silent, history, verdict, words", [
+    # every db host answers: the outage heal may act
+    ([], [], "run", ""),
+    # a db host that does not answer may run a Primary Component or hold the newest commits
+    (["ctl3"], [], "refused", "ctl3 does not answer"),
+    (["ctl2", "ctl3"], [], "refused", "no bootstrap: db hosts ctl2, ctl3 do not answer"),
+    # said once per dedupe window
+    (["ctl2", "ctl3"], [{"key": "galera:galera_outage:galera::recover", "cluster": "galera", "phase": "refused",
+                         "reason": "no bootstrap: db hosts ctl2, ctl3 do not answer; bootstrapping the answering"
+                                   " minority could make a second Primary Component or lose commits, so the"
+                                   " healer waits for them to come back", "finished": NOW - 10}],
+     "duplicate", "refused 10 s ago"),
+])
+def test_galera_outage_refused_while_a_db_host_is_silent(heal, silent, history, verdict, words):
+    got, reason = heal.admit(dict(OUTAGE, silent=silent), NOW, SETTINGS, {}, history, {}, observed=NOW)
+    assert (got, words in reason) == (verdict, True), reason
+
+
+def test_reconciler_outage_carries_the_silent_db_hosts(heal, view):
+    action, _ = heal.classify("hastack/heal/reconcile/galera_no_primary/start",
+                              {"kind": "galera_no_primary", "stage": "start", "silent": ["ctl3", "ctl2"]}, view)
+    assert action["silent"] == ["ctl2", "ctl3"]
+    assert heal.outage_refusal(action).startswith("no bootstrap: db hosts ctl2, ctl3")
+    # other heals never carry a Galera refusal
+    assert heal.outage_refusal(dict(ACTION, silent=["ctl3"])) == ""
+
+
 @pytest.mark.parametrize("data, want", [
     ({"observed": 1700000000.5}, 1700000000.5),
     ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),

@@ -798,9 +798,10 @@ def reconcile(view=None):
     with _guard(directory):
         memory = _read_json(directory / "reconcile.json", {})
         events, memory = reconcile_events(view, answers, memory, now)
+        # Always kept: a silent host's first round fires nothing, yet its grace counts from it.
+        _write_json(directory / "reconcile.json", memory)
     for _, data in events:
         data["observed"] = asked
-        _write_json(directory / "reconcile.json", memory)
     for tag, data in events:
         _fire(tag, data)
     return {"enabled": True, "answered": sorted(answers), "silent": sorted(set(minions) - set(answers)),

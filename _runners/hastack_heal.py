@@ -274,6 +274,19 @@ def outage_refusal(action):
             " so the healer waits for them to come back")
 
 
+def keeps_host_lost(action, verdict, reason):
+    """
+    Whether a host_back that may not run now leaves its host lost, so the
+    reconciler's next round asks again: refused (another host is being brought
+    back, maintenance, switch off), also when the refusal is only repeated.
+    The reconciler forgets a lost host when it fires host_back, so without
+    this a second host returning at the same time would never be brought back.
+    """
+    if action.get("action") != "host_back":
+        return False
+    return verdict == "refused" or (verdict == "duplicate" and str(reason).startswith("refused "))
+
+
 def admit(action, now, settings, maintenance, history, locks, observed=None):
     """
     Whether the heal ``action`` may start now: ``(verdict, reason)`` with
@@ -733,6 +746,11 @@ def heal(event_data=None, step="begin", view=None, error=""):
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
         if not taken:
             verdict, reason = "refused", f"cluster {action['cluster']} is busy ({holder.get('heal_id')})"
+    if keeps_host_lost(action, verdict, reason):
+        with _guard(directory):
+            memory = _read_json(directory / "reconcile.json", {})
+            memory.setdefault("lost", {}).setdefault(action["target"], now)
+            _write_json(directory / "reconcile.json", memory)
     payload = _event_payload(action, heal_id, now, now, reason)
     if verdict == "run":
         append_history(directory, dict(payload, key=key, phase="start"), settings.get("history", 200))

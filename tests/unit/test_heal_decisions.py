@@ -216,6 +216,31 @@ def test_reconciler_outage_carries_the_silent_db_hosts(heal, view):
     assert heal.outage_refusal(dict(ACTION, silent=["ctl3"])) == ""
 
 
+BACK = {"cluster": "hosts", "action": "host_back", "target": "ctl3", "service": "", "reason": "back"}
+
+
+@pytest.mark.parametrize("action, verdict, reason, keeps", [
+    # another host is being brought back: ask again next round
+    (BACK, "refused", "cluster hosts is busy with host_back of ctl2 (h1)", True),
+    (BACK, "duplicate", "refused 20 s ago: host ctl3 is under maintenance", True),
+    # it runs, runs already or was just done: nothing to ask again
+    (BACK, "run", "back", False),
+    (BACK, "duplicate", "the same heal runs already (h2)", False),
+    (BACK, "duplicate", "the failure seen then was done 3 s ago", False),
+    # other heals are asked again by their own events
+    (ACTION, "refused", "cluster memcached is busy", False),
+])
+def test_a_refused_host_back_keeps_the_host_lost(heal, action, verdict, reason, keeps):
+    assert heal.keeps_host_lost(action, verdict, reason) is keeps
+
+
+def test_a_host_kept_lost_is_brought_back_next_round(heal, view):
+    answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2", "ctl3")}
+    events, memory = heal.reconcile_events(view, answers, {"silent": {}, "lost": {"ctl3": NOW}}, NOW + 10)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
+    assert memory["lost"] == {}
+
+
 @pytest.mark.parametrize("data, want", [
     ({"observed": 1700000000.5}, 1700000000.5),
     ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),

@@ -287,7 +287,7 @@ def keeps_host_lost(action, verdict, reason):
     return verdict == "refused" or (verdict == "duplicate" and str(reason).startswith("refused "))
 
 
-def admit(action, now, settings, maintenance, history, locks, observed=None):
+def admit(action, now, settings, maintenance, history, locks, observed=None, lost=None):
     """
     Whether the heal ``action`` may start now: ``(verdict, reason)`` with
     verdict ``run``, ``duplicate`` (another event of a failure already being
@@ -305,6 +305,10 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
         of the same failure that finished after it covers it (duplicate); one
         that finished before it does not: the failure is new. Unknown: any
         heal of the same failure within ``dedupe_window`` covers it.
+    lost
+        Hosts the reconciler declared lost: their services come back with
+        their host_back (a powered-on host's beacons report every service
+        stopped before the reconciler hears the host again).
     """
     key = heal_key(action)
     cluster = action.get("cluster")
@@ -329,6 +333,8 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
     unsafe = outage_refusal(action)
     if unsafe:
         return refuse(unsafe)
+    if action.get("action") == "restart_service" and action.get("target") in (lost or []):
+        return "duplicate", f"{action.get('target')} is lost: its return (host_back) brings its services back"
     for holder in (locks or {}).values():
         if holder.get("key") == key:
             return "duplicate", f"the same heal runs already ({holder.get('heal_id')})"
@@ -739,8 +745,9 @@ def heal(event_data=None, step="begin", view=None, error=""):
         # The Galera beacon knows only its own host: ask the other db hosts.
         action["silent"] = _silent_minions((view.get("roles") or {}).get("db") or [], settings)
     history = _read_json(directory / "history.json", [])
+    lost = (_read_json(directory / "reconcile.json", {}).get("lost") or {})
     verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now),
-                            observed=observed_at(event_data.get("data")))
+                            observed=observed_at(event_data.get("data")), lost=sorted(lost))
     heal_id = f"{action['cluster']}-{int(now)}-{uuid.uuid4().hex[:6]}"
     if verdict == "run":
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())

@@ -234,6 +234,20 @@ def test_a_refused_host_back_keeps_the_host_lost(heal, action, verdict, reason, 
     assert heal.keeps_host_lost(action, verdict, reason) is keeps
 
 
+@pytest.mark.parametrize("action, lost, verdict", [
+    # a powered-on host's beacons: its services wait for its host_back
+    (dict(ACTION, target="ctl3"), ["ctl3"], "duplicate"),
+    (ACTION, ["ctl3"], "run"),
+    # forgetting the lost host and bringing it back are what must run
+    ({"cluster": "rabbitmq", "action": "forget_host", "target": "ctl3", "service": "", "reason": "silent"},
+     ["ctl3"], "run"),
+    (BACK, ["ctl3"], "run"),
+])
+def test_service_heals_of_a_lost_host_wait_for_its_return(heal, action, lost, verdict):
+    got, reason = heal.admit(action, NOW, SETTINGS, {}, [], {}, observed=NOW, lost=lost)
+    assert got == verdict, reason
+
+
 def test_a_host_kept_lost_is_brought_back_next_round(heal, view):
     answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2", "ctl3")}
     events, memory = heal.reconcile_events(view, answers, {"silent": {}, "lost": {"ctl3": NOW}}, NOW + 10)

@@ -10,6 +10,8 @@ brings its services back. Nothing is repaired by hand.
 import json
 import time
 
+from amqp_load import VHOST
+
 from hastack_lab.lab import vip_holders, wait_until
 
 # A short grace so a powered-off host is declared lost within the test.
@@ -52,7 +54,7 @@ def rabbit_app_running(lab, host):
 
 def quorum_members(lab, host, queue):
     """The members of a quorum queue as host's broker lists them."""
-    proc = lab.exec(host, ["rabbitmqctl", "-q", "list_queues", "name", "members", "--formatter", "json"],
+    proc = lab.exec(host, ["rabbitmqctl", "-q", "list_queues", "-p", VHOST, "name", "members", "--formatter", "json"],
                     check=False, timeout=60)
     try:
         rows = json.loads(proc.stdout or "[]")
@@ -109,7 +111,8 @@ def test_powered_off_host_is_forgotten_then_brought_back(lab, healing, load, hea
         off = time.time()
         lab.poweroff("ctl3")
         # Forgotten by a healthy majority once the grace passed; Galera serves with two.
-        _, _, forgot = healing.wait("hastack/heal/rabbitmq/done", 300, since=off,
+        # Generous: the grace, reconciler rounds that wait answer_timeout for the silent host, the orchestration.
+        _, _, forgot = healing.wait("hastack/heal/rabbitmq/done", 600, since=off,
                                     match={"action": "forget_host", "target": "ctl3"})
         heal_times["poweroff ctl3 -> forgotten in RabbitMQ"] = time.time() - off
         assert forgot["duration"] >= 0
@@ -145,12 +148,12 @@ def test_two_db_hosts_powered_off_no_bootstrap_then_one_cluster(lab, healing, lo
         off = time.time()
         lab.poweroff("ctl2", "ctl3")
         # The survivor is a minority: the healer refuses to bootstrap it and says why.
-        _, _, refused = healing.wait("hastack/heal/galera/refused", 300, since=off,
+        _, _, refused = healing.wait("hastack/heal/galera/refused", 600, since=off,
                                      match={"action": "galera_outage"})
         assert "no bootstrap" in refused["reason"] and "ctl2, ctl3" in refused["reason"], refused
         # Both declared lost (their return is then a host_back); RabbitMQ forgets neither from a minority.
         for host in ("ctl2", "ctl3"):
-            healing.wait(f"hastack/heal/reconcile/host_lost/{host}", 300, since=off)
+            healing.wait(f"hastack/heal/reconcile/host_lost/{host}", 600, since=off)
         assert wsrep(lab, "ctl1").get("wsrep_cluster_status") != "Primary"
         assert not heal_events(healing, "galera", off, phase="start", action="galera_outage")
         assert not heal_events(healing, "rabbitmq", off, phase="done", action="forget_host")

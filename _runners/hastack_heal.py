@@ -180,7 +180,8 @@ def classify(tag, data, view):
         if kind == "galera_no_primary":
             stage = data.get("stage") if data.get("stage") in ("start", "recover") else "start"
             return {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "",
-                    "stage": stage, "reason": data.get("reason") or "reconciler: no Primary Component"}, kind
+                    "stage": stage, "silent": sorted(data.get("silent") or []),
+                    "reason": data.get("reason") or "reconciler: no Primary Component"}, kind
         if kind == "host_lost":
             if minion not in (((view or {}).get("roles") or {}).get("mq") or []):
                 return None, f"{minion} is lost but runs no RabbitMQ: nothing to forget"
@@ -257,7 +258,36 @@ def heals_in_window(history, cluster, key, now, window):
             and now - float(entry.get("finished") or entry.get("started") or 0) <= window]
 
 
-def admit(action, now, settings, maintenance, history, locks, observed=None):
+def outage_refusal(action):
+    """
+    Why a Galera outage heal must not act (a readable reason), or "" when it
+    may: while a db host does not answer, it may be running (a partition) or
+    be the most advanced; starting or bootstrapping the answering minority
+    could make a second Primary Component or lose commits. It waits for them.
+    """
+    silent = sorted(action.get("silent") or []) if action.get("action") == "galera_outage" else []
+    if not silent:
+        return ""
+    verb = "does" if len(silent) == 1 else "do"
+    return (f"no bootstrap: db host{'s' if len(silent) > 1 else ''} {', '.join(silent)} {verb} not answer;"
+            " bootstrapping the answering minority could make a second Primary Component or lose commits,"
+            " so the healer waits for them to come back")
+
+
+def keeps_host_lost(action, verdict, reason):
+    """
+    Whether a host_back that may not run now leaves its host lost, so the
+    reconciler's next round asks again: refused (another host is being brought
+    back, maintenance, switch off), also when the refusal is only repeated.
+    The reconciler forgets a lost host when it fires host_back, so without
+    this a second host returning at the same time would never be brought back.
+    """
+    if action.get("action") != "host_back":
+        return False
+    return verdict == "refused" or (verdict == "duplicate" and str(reason).startswith("refused "))
+
+
+def admit(action, now, settings, maintenance, history, locks, observed=None, lost=None):
     """
     Whether the heal ``action`` may start now: ``(verdict, reason)`` with
     verdict ``run``, ``duplicate`` (another event of a failure already being
@@ -275,6 +305,10 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
         of the same failure that finished after it covers it (duplicate); one
         that finished before it does not: the failure is new. Unknown: any
         heal of the same failure within ``dedupe_window`` covers it.
+    lost
+        Hosts the reconciler declared lost: their services come back with
+        their host_back (a powered-on host's beacons report every service
+        stopped before the reconciler hears the host again).
     """
     key = heal_key(action)
     cluster = action.get("cluster")
@@ -296,6 +330,11 @@ def admit(action, now, settings, maintenance, history, locks, observed=None):
         return refuse(f"host {action.get('target')} is under maintenance")
     if cluster in (maintenance.get("clusters") or []):
         return refuse(f"cluster {cluster} is under maintenance")
+    unsafe = outage_refusal(action)
+    if unsafe:
+        return refuse(unsafe)
+    if action.get("action") == "restart_service" and action.get("target") in (lost or []):
+        return "duplicate", f"{action.get('target')} is lost: its return (host_back) brings its services back"
     for holder in (locks or {}).values():
         if holder.get("key") == key:
             return "duplicate", f"the same heal runs already ({holder.get('heal_id')})"
@@ -797,9 +836,13 @@ def heal(event_data=None, step="begin", view=None, error=""):
     if step != "begin":
         return _fail({"run": False, "verdict": "error", "reason": f"unknown step {step!r}"})
 
+    if action.get("action") == "galera_outage" and "silent" not in action:
+        # The Galera beacon knows only its own host: ask the other db hosts.
+        action["silent"] = _silent_minions((view.get("roles") or {}).get("db") or [], settings)
     history = _read_json(directory / "history.json", [])
+    lost = (_read_json(directory / "reconcile.json", {}).get("lost") or {})
     verdict, reason = admit(action, now, settings, _maintenance(), history, live_locks(directory, now),
-                            observed=observed_at(event_data.get("data")))
+                            observed=observed_at(event_data.get("data")), lost=sorted(lost))
     heal_id = f"{action['cluster']}-{int(now)}-{uuid.uuid4().hex[:6]}"
     if verdict == "run" and action.get("cluster") == "galera" and action.get("action") == "restart_service":
         deferred = galera_outage_defers(action, view, _probe_db(view, settings, action.get("target")))
@@ -809,6 +852,11 @@ def heal(event_data=None, step="begin", view=None, error=""):
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
         if not taken:
             verdict, reason = "refused", f"cluster {action['cluster']} is busy ({holder.get('heal_id')})"
+    if keeps_host_lost(action, verdict, reason):
+        with _guard(directory):
+            memory = _read_json(directory / "reconcile.json", {})
+            memory.setdefault("lost", {}).setdefault(action["target"], now)
+            _write_json(directory / "reconcile.json", memory)
     payload = _event_payload(action, heal_id, now, now, reason)
     if verdict == "run":
         append_history(directory, dict(payload, key=key, phase="start"), settings.get("history", 200))
@@ -818,6 +866,18 @@ def heal(event_data=None, step="begin", view=None, error=""):
         append_history(directory, dict(payload, key=key, phase=verdict, finished=now), settings.get("history", 200))
         _fire(f"{EVENT_PREFIX}/{action['cluster']}/{verdict}", payload)
     return _fail({"run": False, "verdict": verdict, "reason": reason})
+
+
+def _silent_minions(minions, settings):
+    """Sorted minions that do not answer a ping within ``answer_timeout``."""
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    if not minions:
+        return []
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        returns = client.cmd(list(minions), "test.ping", tgt_type="list", timeout=settings["answer_timeout"],
+                             gather_job_timeout=settings["answer_timeout"])
+    return sorted(m for m in minions if (returns or {}).get(m) is not True)
 
 
 def probe_services(view):

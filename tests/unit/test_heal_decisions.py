@@ -185,6 +185,76 @@ def test_repeated_refusals_are_said_once_per_window(heal, history, verdict, word
     assert (got, words in reason) == (verdict, True), reason
 
 
+OUTAGE = {"cluster": "galera", "action": "galera_outage", "target": "galera", "service": "", "stage": "recover",
+          "reason": "no Primary"}
+
+
+@pytest.mark.parametrize("silent, history, verdict, words", [
+    # every db host answers: the outage heal may act
+    ([], [], "run", ""),
+    # a db host that does not answer may run a Primary Component or hold the newest commits
+    (["ctl3"], [], "refused", "ctl3 does not answer"),
+    (["ctl2", "ctl3"], [], "refused", "no bootstrap: db hosts ctl2, ctl3 do not answer"),
+    # said once per dedupe window
+    (["ctl2", "ctl3"], [{"key": "galera:galera_outage:galera::recover", "cluster": "galera", "phase": "refused",
+                         "reason": "no bootstrap: db hosts ctl2, ctl3 do not answer; bootstrapping the answering"
+                                   " minority could make a second Primary Component or lose commits, so the"
+                                   " healer waits for them to come back", "finished": NOW - 10}],
+     "duplicate", "refused 10 s ago"),
+])
+def test_galera_outage_refused_while_a_db_host_is_silent(heal, silent, history, verdict, words):
+    got, reason = heal.admit(dict(OUTAGE, silent=silent), NOW, SETTINGS, {}, history, {}, observed=NOW)
+    assert (got, words in reason) == (verdict, True), reason
+
+
+def test_reconciler_outage_carries_the_silent_db_hosts(heal, view):
+    action, _ = heal.classify("hastack/heal/reconcile/galera_no_primary/start",
+                              {"kind": "galera_no_primary", "stage": "start", "silent": ["ctl3", "ctl2"]}, view)
+    assert action["silent"] == ["ctl2", "ctl3"]
+    assert heal.outage_refusal(action).startswith("no bootstrap: db hosts ctl2, ctl3")
+    # other heals never carry a Galera refusal
+    assert heal.outage_refusal(dict(ACTION, silent=["ctl3"])) == ""
+
+
+BACK = {"cluster": "hosts", "action": "host_back", "target": "ctl3", "service": "", "reason": "back"}
+
+
+@pytest.mark.parametrize("action, verdict, reason, keeps", [
+    # another host is being brought back: ask again next round
+    (BACK, "refused", "cluster hosts is busy with host_back of ctl2 (h1)", True),
+    (BACK, "duplicate", "refused 20 s ago: host ctl3 is under maintenance", True),
+    # it runs, runs already or was just done: nothing to ask again
+    (BACK, "run", "back", False),
+    (BACK, "duplicate", "the same heal runs already (h2)", False),
+    (BACK, "duplicate", "the failure seen then was done 3 s ago", False),
+    # other heals are asked again by their own events
+    (ACTION, "refused", "cluster memcached is busy", False),
+])
+def test_a_refused_host_back_keeps_the_host_lost(heal, action, verdict, reason, keeps):
+    assert heal.keeps_host_lost(action, verdict, reason) is keeps
+
+
+@pytest.mark.parametrize("action, lost, verdict", [
+    # a powered-on host's beacons: its services wait for its host_back
+    (dict(ACTION, target="ctl3"), ["ctl3"], "duplicate"),
+    (ACTION, ["ctl3"], "run"),
+    # forgetting the lost host and bringing it back are what must run
+    ({"cluster": "rabbitmq", "action": "forget_host", "target": "ctl3", "service": "", "reason": "silent"},
+     ["ctl3"], "run"),
+    (BACK, ["ctl3"], "run"),
+])
+def test_service_heals_of_a_lost_host_wait_for_its_return(heal, action, lost, verdict):
+    got, reason = heal.admit(action, NOW, SETTINGS, {}, [], {}, observed=NOW, lost=lost)
+    assert got == verdict, reason
+
+
+def test_a_host_kept_lost_is_brought_back_next_round(heal, view):
+    answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2", "ctl3")}
+    events, memory = heal.reconcile_events(view, answers, {"silent": {}, "lost": {"ctl3": NOW}}, NOW + 10)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
+    assert memory["lost"] == {}
+
+
 @pytest.mark.parametrize("data, want", [
     ({"observed": 1700000000.5}, 1700000000.5),
     ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),

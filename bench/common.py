@@ -269,16 +269,6 @@ def rabbit_running_nodes(lab, host):
 
 
 # --------------------------------------------------------------- auto-heal
-def heal_on(lab, **settings):
-    """Healing switched on for the benchmark (pillar override), with `settings` over heal:; returns undo."""
-    for target in lab.hosts + ["galera", "rabbitmq", "memcached"]:
-        lab.salt_run("hastack_heal.maintenance", target, "off")
-    for cluster in ("galera", "rabbitmq", "memcached", "hosts"):
-        lab.salt_run("hastack_heal.reset", cluster)
-    lab.set_pillar_override({"hastack": {"heal": dict({"enabled": True}, **settings)}})
-    return lambda: lab.set_pillar_override(None)
-
-
 def stack_problems(lab):
     """What keeps the whole stack from serving (3 Synced, every broker running, backends UP, one VIP)."""
     status = lab.status()

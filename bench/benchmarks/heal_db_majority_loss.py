@@ -13,7 +13,7 @@ commits (the outage itself: no Primary while they are off) and rows lost
 import time
 
 import commit_load
-from common import heal_on, log, stack_problems, summary, wait_for
+from common import healing, log, stack_problems, summary, wait_for
 
 ORDER = 81
 CHEAP = False
@@ -57,17 +57,14 @@ def one_run(lab):
 
 def run(lab, runs):
     commit_load.prepare_probe_database(lab, lab.hosts[0], DATABASE)
-    undo = heal_on(lab, host_grace=30)
     healed, refused, gaps, lost = [], [], [], []
-    try:
+    with healing(lab, {"host_grace": 30}):
         for _ in range(runs):
             h, r, g, lo = one_run(lab)
             healed.append(h)
             refused.append(r)
             gaps.append(g)
             lost.append(lo)
-    finally:
-        undo()
     return {"runs": healed, "poweroff_to_refusal_s": dict(runs=refused, **summary(refused)),
             "longest_commit_gap_s": dict(runs=gaps, **summary(gaps)), "lost": lost, "peer": None,
             "peer_note": "no peer default to set side by side: the peers leave a lost Primary Component to an "

@@ -15,7 +15,7 @@ import time
 
 import amqp_load
 import commit_load
-from common import heal_on, log, stack_problems, summary, wait_for
+from common import healing, log, stack_problems, summary, wait_for
 
 ORDER = 80
 CHEAP = False
@@ -64,9 +64,8 @@ def one_run(lab):
 
 def run(lab, runs):
     commit_load.prepare_probe_database(lab, lab.hosts[0], DATABASE)
-    undo = heal_on(lab, host_grace=30)
     healed, forgot, gaps, confirm_gaps, lost = [], [], [], [], []
-    try:
+    with healing(lab, {"host_grace": 30}):
         for _ in range(runs):
             h, f, g, c, lo = one_run(lab)
             healed.append(h)
@@ -74,8 +73,6 @@ def run(lab, runs):
             gaps.append(g)
             confirm_gaps.append(c)
             lost.append(lo)
-    finally:
-        undo()
     return {"runs": healed, "poweroff_to_forgotten_s": dict(runs=forgot, **summary(forgot)),
             "longest_commit_gap_s": dict(runs=gaps, **summary(gaps)),
             "longest_confirm_gap_s": dict(runs=confirm_gaps, **summary(confirm_gaps)), "lost": lost,

@@ -14,7 +14,7 @@ import time
 
 import amqp_load
 import commit_load
-from common import heal_on, log, stack_problems, summary, wait_for
+from common import healing, log, stack_problems, summary, wait_for
 
 ORDER = 82
 CHEAP = False
@@ -60,17 +60,14 @@ def one_run(lab):
 
 def run(lab, runs):
     commit_load.prepare_probe_database(lab, lab.hosts[0], DATABASE)
-    undo = heal_on(lab)
     healed, gaps, confirm_gaps, lost = [], [], [], []
-    try:
+    with healing(lab):
         for _ in range(runs):
             h, g, c, lo = one_run(lab)
             healed.append(h)
             gaps.append(g)
             confirm_gaps.append(c)
             lost.append(lo)
-    finally:
-        undo()
     return {"runs": healed, "longest_commit_gap_s": dict(runs=gaps, **summary(gaps)),
             "longest_confirm_gap_s": dict(runs=confirm_gaps, **summary(confirm_gaps)), "lost": lost,
             "peer": None,

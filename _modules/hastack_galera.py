@@ -63,12 +63,28 @@ def _read(path):
     return __salt__["file.read"](path)
 
 
-def _running():
-    """True when a mariadbd (or legacy mysqld) process exists."""
+def _processes():
+    """
+    ``(servers, recoveries)``: pids of the mariadbd (or legacy mysqld)
+    processes, split into servers and ``--wsrep-recover`` runs. A recovery
+    started by an earlier call may outlive that call's job; it is not a
+    running server.
+    """
     res = __salt__["cmd.run_all"](
-        ["pgrep", "-x", "mariadbd|mysqld"], python_shell=False, ignore_retcode=True
+        ["pgrep", "-a", "-x", "mariadbd|mysqld"], python_shell=False, ignore_retcode=True
     )
-    return res.get("retcode") == 0
+    servers, recoveries = [], []
+    if res.get("retcode") != 0:
+        return servers, recoveries
+    for line in (res.get("stdout") or "").splitlines():
+        if line.strip():
+            (recoveries if "--wsrep-recover" in line else servers).append(line.split()[0])
+    return servers, recoveries
+
+
+def _running():
+    """True when a mariadbd (or legacy mysqld) server process exists."""
+    return bool(_processes()[0])
 
 
 def _runtime_dir_present(socket):
@@ -150,7 +166,18 @@ def position(datadir=DEFAULT_DATADIR, timeout=900, socket=DEFAULT_SOCKET):
                    safe_to_bootstrap=state["safe_to_bootstrap"])
     pos["gvwstate"] = _plan("parse_gvwstate")(_read(os.path.join(datadir, "gvwstate.dat")))
 
-    pos["running"] = _running()
+    # A recovery still running (from an earlier call whose job timed out) holds
+    # InnoDB's lock: wait for it rather than start a second one or call it a server.
+    deadline = time.monotonic() + timeout
+    servers, recoveries = _processes()
+    while recoveries and not servers and time.monotonic() < deadline:
+        time.sleep(1)
+        servers, recoveries = _processes()
+    if recoveries and not servers:
+        pos["errors"].append(f"mariadbd --wsrep-recover (pid {', '.join(recoveries)}) still runs after "
+                             f"{timeout}s; no position read")
+        return pos
+    pos["running"] = bool(servers)
     if pos["running"]:
         # A running node's grastate says -1; its live state is what matters.
         try:

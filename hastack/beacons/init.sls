@@ -7,16 +7,13 @@
   and their options are derived in Python (hastack.beacons_of, seen here as
   mapdata `beacons`); this file only hands them to beacon.present. They are
   saved to the minion's beacons.conf, so a restarted minion keeps them.
+  The custom beacons come with the formula's other modules: a highstate
+  syncs them first, and so does hastack.deploy (hastack-deploy-modules-synced).
+  No saltutil.sync_beacons state here: under test=True it always reports a
+  pending change, and a dry run of a healthy stack must report none.
 #}
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 
-{%- if hastack.beacons %}
-
-# A custom beacon must be on the minion (and loaded) before it is configured.
-hastack-beacons-modules-synced:
-  saltutil.sync_beacons:
-    - refresh: True
-{%- endif %}
 {%- for name, options in hastack.beacons | dictsort %}
 
 hastack-beacons-{{ name }}-present:
@@ -26,6 +23,4 @@ hastack-beacons-{{ name }}-present:
 {%-   for key, value in options | dictsort %}
     - {{ key }}: {{ value | json }}
 {%-   endfor %}
-    - require:
-      - saltutil: hastack-beacons-modules-synced
 {%- endfor %}

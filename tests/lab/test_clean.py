@@ -90,8 +90,10 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
         tier = row["id"].split("-")[1]
         if tier not in tiers:
             tiers.append(tier)
-    # The reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq).
-    assert tiers == ["validate", "rabbitmq", "memcached", "keepalived", "haproxy", "galera", "common"]
+    # The auto-heal's beacons go first (they would report the services clean stops), then
+    # the reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq).
+    assert tiers == ["validate", "beacons", "rabbitmq", "memcached", "keepalived", "haproxy", "galera", "common"]
+    assert not lab.salt(HOST, "beacons.list", "return_yaml=False")[HOST], "beacons left after clean"
 
     # ctl3: nothing of the stack runs, the formula's files are gone, the data stays.
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, False)

@@ -85,6 +85,10 @@ class FakeSalt(dict):
         return "diff"
 
 
+# What `pgrep -a` prints for a running server.
+SERVER_RUNNING = {"retcode": 0, "stdout": "4242 /usr/sbin/mariadbd"}
+
+
 @pytest.fixture
 def fake_salt():
     return FakeSalt()
@@ -188,6 +192,18 @@ def test_position_of_running_node_reads_live_status(salt_env):
     assert not any("--wsrep-recover" in call for call in fake.calls)
 
 
+def test_position_is_not_fooled_by_a_recovery_left_running(salt_env):
+    # An earlier call's `mariadbd --wsrep-recover` outlived its job: not a server,
+    # and no second recovery is started beside it.
+    fake = salt_env({"pgrep": {"retcode": 0, "stdout": "77 /usr/sbin/mariadbd --user=mysql --wsrep-recover"}},
+                    files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
+    result = galera.position(timeout=1)
+    assert result["running"] is False
+    assert "still runs" in result["errors"][0]
+    assert not any(call[0] == "mariadbd" for call in fake.calls)
+    assert not plan.choose_bootstrap({"a": result}, ["a"])["ok"]
+
+
 def test_bootstrap_sets_safe_flag_then_runs_init_script(salt_env):
     fake = salt_env({"pgrep": {"retcode": 1}, "/etc/init.d/mariadb": {"retcode": 0, "stdout": "ok"}},
                     files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
@@ -210,7 +226,7 @@ def test_bootstrap_uses_galera_new_cluster_under_systemd(salt_env, monkeypatch):
 
 
 def test_bootstrap_does_nothing_when_running(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 0},
+    fake = salt_env({"pgrep": SERVER_RUNNING,
                      "mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}},
                     files={"/var/lib/mysql/grastate.dat": GRASTATE_CRASHED})
     result = galera.bootstrap()
@@ -244,7 +260,7 @@ def test_virtual_has_no_master_exception(monkeypatch):
 
 # ------------------------------------------------------------ the socket
 def test_every_server_query_uses_the_given_socket(salt_env):
-    fake = salt_env({"mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}, "pgrep": {"retcode": 0}})
+    fake = salt_env({"mariadb": {"retcode": 0, "stdout": STATUS_SYNCED}, "pgrep": SERVER_RUNNING})
     galera.status(socket="/srv/my.sock")
     galera.is_synced(socket="/srv/my.sock")
     galera.wait_synced(timeout=5, socket="/srv/my.sock")
@@ -262,7 +278,7 @@ JOINER = ("wsrep_local_state\t1\nwsrep_local_state_comment\tJoining\nwsrep_ready
 
 
 def test_wait_synced_polls_until_synced(salt_env):
-    fake = salt_env({"pgrep": {"retcode": 0},
+    fake = salt_env({"pgrep": SERVER_RUNNING,
                      "mariadb": [{"retcode": 1, "stderr": "no socket"}, {"retcode": 0, "stdout": JOINER},
                                  {"retcode": 0, "stdout": SYNCED}]})
     result = galera.wait_synced(timeout=30)
@@ -271,7 +287,7 @@ def test_wait_synced_polls_until_synced(salt_env):
 
 
 def test_wait_synced_gives_up_at_the_deadline(salt_env, monkeypatch):
-    salt_env({"pgrep": {"retcode": 0}, "mariadb": {"retcode": 0, "stdout": JOINER}})
+    salt_env({"pgrep": SERVER_RUNNING, "mariadb": {"retcode": 0, "stdout": JOINER}})
     clock = iter(range(0, 1000, 10))
     monkeypatch.setattr(galera.time, "monotonic", lambda: next(clock))
     result = galera.wait_synced(timeout=30)

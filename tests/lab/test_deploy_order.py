@@ -16,9 +16,12 @@ def daemon_pids(lab):
     """PIDs of the daemons of the tiers after haproxy, per host."""
     pids = {}
     for host in lab.hosts:
-        for name in ("keepalived", "memcached", "beam.smp", "haproxy"):
+        for name in ("keepalived", "memcached", "haproxy"):
             proc = lab.exec(host, ["pidof", "-s", name], check=False)
             pids[(host, name)] = proc.stdout.strip()
+        # The broker's pid file: rabbitmqctl runs (the beacons' status checks) are beam.smp too.
+        proc = lab.exec(host, ["cat", "/run/rabbitmq/pid"], check=False)
+        pids[(host, "rabbitmq-server")] = proc.stdout.strip()
     return pids
 
 

@@ -320,8 +320,20 @@ def watch_of(config):
             "services": _list(block.get("services")),
             "drain": block.get("drain") is True,
             "health": block.get("health") if isinstance(block.get("health"), dict) else {},
+            "processes": _processes_of(block),
         }
     return watched
+
+
+def _processes_of(block):
+    """
+    ``{service: command-line signature}`` of a tier block's ``processes``:
+    services found by their process, not by their init script's status.
+    Only services the block lists count.
+    """
+    processes = block.get("processes") if isinstance(block.get("processes"), dict) else {}
+    services = _list(block.get("services"))
+    return {name: str(sig) for name, sig in processes.items() if name in services and sig}
 
 
 HEAL_DEFAULTS = {
@@ -333,7 +345,7 @@ HEAL_DEFAULTS = {
     "dedupe_window": 60,
     "galera_outage_grace": 60,
     "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
-    "beacons": {"service_delay": 2, "service_interval": 5, "cluster_interval": 5},
+    "beacons": {"service_delay": 2, "service_interval": 5, "cluster_interval": 5, "cluster_status_interval": 30},
     "history": 200,
 }
 
@@ -406,7 +418,13 @@ def beacons_of(config, minion):
       reconciler covers that), and not during a state run.
     - one custom beacon per carried tier that names one (``beacon``), checked
       every ``heal:beacons:cluster_interval`` seconds, not during a state run.
-      The RabbitMQ one is told the minion's node name.
+      The RabbitMQ one is told the minion's node name. A tier's ``processes``
+      (services found by their command line) are watched by its custom
+      beacon, not by the ``service`` beacon: rabbitmq-server's init-script
+      status runs rabbitmqctl, an Erlang VM start (about a second of CPU),
+      too dear every few seconds. That beacon asks the cluster itself only
+      every ``heal:beacons:cluster_status_interval`` seconds while the
+      process runs.
 
     A minion without roles runs none.
     """
@@ -415,13 +433,18 @@ def beacons_of(config, minion):
     delay = beacon_settings.get("service_delay", HEAL_DEFAULTS["beacons"]["service_delay"])
     interval = beacon_settings.get("cluster_interval", HEAL_DEFAULTS["beacons"]["cluster_interval"])
     service_interval = beacon_settings.get("service_interval", HEAL_DEFAULTS["beacons"]["service_interval"])
+    status_interval = beacon_settings.get("cluster_status_interval",
+                                          HEAL_DEFAULTS["beacons"]["cluster_status_interval"])
     watched = watch_of(config)
     custom = cluster_beacons_of(config)
     my_tiers = _tiers_of_minion(config, minion)
 
     services = {}
     for tier in my_tiers:
+        by_process = watched.get(tier, {}).get("processes", {}) if tier in custom else {}
         for service in watched.get(tier, {}).get("services", []):
+            if service in by_process:
+                continue
             # Every option the service beacon would fill in itself (it writes
             # its defaults into the running config): the saved config then
             # equals the running one, and beacon.present changes nothing twice.
@@ -436,7 +459,10 @@ def beacons_of(config, minion):
             continue
         options = {"interval": interval, "disable_during_state_run": True}
         if tier == "rabbitmq":
-            options = {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}", **options}
+            options = {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}", **options,
+                       "status_interval": status_interval}
+        if watched.get(tier, {}).get("processes"):
+            options["processes"] = watched[tier]["processes"]
         beacons[custom[tier]] = options
     return beacons
 
@@ -1225,13 +1251,41 @@ def wait_healthy(function, timeout=120, interval=1):
 
 
 
-def heal_probe(services=()):
+def process_running(signature):
+    """
+    True when a process of this host (its pid namespace) has ``signature`` in
+    its command line (arguments joined by spaces; a plain substring, not a
+    pattern). Reads /proc: no command is run, so it is cheap enough for a
+    beacon every few seconds.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack.process_running '-s rabbit boot'
+    """
+    signature = str(signature or "")
+    if not signature:
+        return False
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().rstrip(b"\0").split(b"\0")
+        except OSError:  # the process ended while we looked
+            continue
+        if signature in b" ".join(args).decode(errors="replace"):
+            return True
+    return False
+
+
+def heal_probe(services=(), processes=None):
     """
     What the master's reconciler asks every stack host: ``{"services":
     {name: running}, "galera": wsrep status or None}``. ``services`` are the
     names to check (the reconciler sends every watched name and compares only
-    those the host's tiers want). ``galera`` is None where MariaDB is not
-    installed or does not answer.
+    those the host's tiers want); ``processes`` maps some of them to a
+    command-line signature, checked with ``process_running`` instead of the
+    init script (rabbitmq-server's status starts an Erlang VM). ``galera`` is
+    None where MariaDB is not installed or does not answer.
 
     CLI Example:
 
@@ -1241,8 +1295,12 @@ def heal_probe(services=()):
     """
     if isinstance(services, str):
         services = [name for name in services.split(",") if name]
+    processes = processes if isinstance(processes, dict) else {}
     running = {}
     for name in services or []:
+        if processes.get(name):
+            running[name] = process_running(processes[name])
+            continue
         try:
             running[name] = bool(__salt__["service.status"](name))
         except (CommandExecutionError, KeyError) as exc:

@@ -132,7 +132,8 @@ def classify(tag, data, view):
     action, target, service, reason, ...}``; actions:
 
     - ``restart_service``: a watched service is down on a live host
-      (``service`` beacon with ``running: false``, or the reconciler). Also
+      (``service`` beacon with ``running: false``, the RabbitMQ beacon
+      reporting its broker process ``stopped``, or the reconciler). Also
       carries ``tier``, ``sls``, ``drain``, ``health``.
     - ``galera_outage``: no Primary Component on any db host (the Galera
       beacon reporting ``non-primary``, or the reconciler). ``stage`` is
@@ -162,6 +163,13 @@ def classify(tag, data, view):
 
     if len(parts) >= 5 and parts[:2] == ["salt", "beacon"] and parts[3] == "hastack_rabbitmq":
         minion, condition = parts[2], parts[4]
+        if condition == "stopped":
+            # The broker's process is gone: the beacon watches it in place of
+            # the service beacon (whose init-script status is too dear).
+            service = data.get("service_name") or ""
+            if not service:
+                return None, f"RabbitMQ beacon on {minion} reported stopped without naming a service"
+            return _service_action(view, minion, service, f"RabbitMQ beacon: {service} stopped on {minion}")
         # pause_minority resumes a paused node and heals a partition by itself;
         # a stopped broker is a service heal and a lost host the reconciler's.
         return None, f"RabbitMQ on {minion} is {condition}: recorded, healed by pause_minority or other heals"
@@ -885,6 +893,14 @@ def probe_services(view):
     return sorted({s for m in (view or {}).get("stack_minions") or [] for s in wanted_services(view, m)})
 
 
+def probe_processes(view):
+    """{service: command-line signature} of the watched services found by their process."""
+    found = {}
+    for spec in ((view or {}).get("watch") or {}).values():
+        found.update(spec.get("processes") or {})
+    return dict(sorted(found.items()))
+
+
 def reconcile(view=None):
     """
     Ask every stack host, with a short timeout, whether its services run and
@@ -913,8 +929,9 @@ def reconcile(view=None):
     asked = time.time()
     if minions:
         with salt.client.get_local_client(__opts__["conf_file"]) as client:
-            returns = client.cmd(minions, "hastack.heal_probe", kwarg={"services": probe_services(view)},
-                                 tgt_type="list", timeout=settings["answer_timeout"],
+            probe = {"services": probe_services(view), "processes": probe_processes(view)}
+            returns = client.cmd(minions, "hastack.heal_probe", kwarg=probe, tgt_type="list",
+                                 timeout=settings["answer_timeout"],
                                  gather_job_timeout=settings["answer_timeout"])
         answers = {m: r for m, r in (returns or {}).items() if isinstance(r, dict)}
     directory = _dir()
@@ -997,6 +1014,7 @@ def master_config(settings=None):
     return {
         "reactor": [
             {"salt/beacon/*/service/*": ["salt://reactor/service.sls"]},
+            {"salt/beacon/*/hastack_rabbitmq/stopped": ["salt://reactor/service.sls"]},
             {"salt/beacon/*/hastack_galera/non-primary": ["salt://reactor/galera.sls"]},
             {"hastack/heal/reconcile/service_down/*": ["salt://reactor/service.sls"]},
             {"hastack/heal/reconcile/galera_no_primary/*": ["salt://reactor/galera.sls"]},

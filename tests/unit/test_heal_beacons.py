@@ -141,6 +141,78 @@ def test_rabbit_fires_only_on_change(rabbit):
     assert event["tag"] == "healthy" and event["healthy"] is True
 
 
+def processes_and_status(module, alive, answers):
+    """__salt__ with hastack.process_running answering from ``alive`` (a list,
+    one answer per check) and hastack_rabbitmq.status from ``answers``; the
+    status calls are counted in ``calls``."""
+    alive, queue, calls = list(alive), list(answers), []
+
+    def status():
+        calls.append(1)
+        return queue.pop(0)
+
+    module.__salt__ = {"hastack.process_running": lambda signature: alive.pop(0), "hastack_rabbitmq.status": status}
+    return calls
+
+
+BROKER = {"rabbitmq-server": "-s rabbit boot"}
+
+
+def test_rabbit_reports_a_killed_broker_without_asking_rabbitmqctl(rabbit, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(rabbit.time, "monotonic", lambda: clock[0])
+    calls = processes_and_status(rabbit, [True, True, False, False, True], [RUNNING, RUNNING])
+    config = [{"node": "rabbit@ctl1"}, {"processes": BROKER}, {"status_interval": 30}]
+    assert rabbit.beacon(config) == [] and len(calls) == 1     # first check reads the status
+    clock[0] += 5
+    assert rabbit.beacon(config) == [] and len(calls) == 1     # not due: the last summary stands
+    clock[0] += 5
+    [event] = rabbit.beacon(config)
+    assert event["tag"] == "stopped" and event["service_name"] == "rabbitmq-server"
+    assert event["current"]["stopped_services"] == ["rabbitmq-server"] and len(calls) == 1
+    clock[0] += 5
+    assert rabbit.beacon(config) == [] and len(calls) == 1     # still stopped: no second event
+    clock[0] += 5
+    [event] = rabbit.beacon(config)                            # back: read at once, not 30 s later
+    assert event["tag"] == "healthy" and "service_name" not in event and len(calls) == 2
+
+
+def test_rabbit_reads_the_status_again_when_it_is_due(rabbit, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(rabbit.time, "monotonic", lambda: clock[0])
+    paused = dict(RUNNING, running=["rabbit@ctl2", "rabbit@ctl3"], stopped=["rabbit@ctl1"])
+    calls = processes_and_status(rabbit, [True] * 3, [RUNNING, paused])
+    config = [{"node": "rabbit@ctl1"}, {"processes": BROKER}, {"status_interval": 30}]
+    assert rabbit.beacon(config) == []
+    clock[0] += 29
+    assert rabbit.beacon(config) == [] and len(calls) == 1
+    clock[0] += 1
+    [event] = rabbit.beacon(config)
+    assert event["tag"] == "paused" and len(calls) == 2
+
+
+@pytest.mark.parametrize("previous, read_at, now, interval, due", [
+    (None, None, 100, 30, True),
+    ({"condition": "healthy"}, 90, 100, 30, False),
+    ({"condition": "healthy"}, 70, 100, 30, True),
+    ({"condition": "down"}, 99, 100, 30, True),
+    ({"condition": "stopped"}, 99, 100, 30, True),
+    ({"condition": "paused"}, 99, 100, 0, True),
+])
+def test_rabbit_status_due(rabbit, previous, read_at, now, interval, due):
+    assert rabbit.status_due(previous, read_at, now, interval) is due
+
+
+@pytest.mark.parametrize("config", [
+    [{"processes": ["-s rabbit boot"]}],
+    [{"processes": {"rabbitmq-server": ""}}],
+    [{"status_interval": -1}],
+    [{"status_interval": "often"}],
+])
+def test_rabbit_validate_rejects_bad_process_options(rabbit, config):
+    assert rabbit.validate(config)[0] is False
+
+
 def test_rabbit_virtual_needs_rabbitmqctl(rabbit, monkeypatch):
     monkeypatch.setattr(rabbit.salt.utils.path, "which", lambda name: None)
     ok, reason = rabbit.__virtual__()
@@ -183,9 +255,30 @@ def test_beacons_of_a_db_host(layers):
 def test_beacons_of_an_arbitrator_and_broker(layers):
     mod, _ = layers
     beacons = mod.beacons_of(config_of(layers, {"roles": SPLIT_ROLES}), "garb1")
-    assert sorted(beacons["service"]["services"]) == ["garb", "rabbitmq-server"]
-    assert beacons["hastack_rabbitmq"] == {"node": "rabbit@garb1", "interval": 5, "disable_during_state_run": True}
+    # The broker is watched by its own beacon, by process: its init script's
+    # status would start an Erlang VM at every check.
+    assert sorted(beacons["service"]["services"]) == ["garb"]
+    assert beacons["hastack_rabbitmq"] == {"node": "rabbit@garb1", "interval": 5, "status_interval": 30,
+                                           "processes": {"rabbitmq-server": "-s rabbit boot"},
+                                           "disable_during_state_run": True}
     assert "hastack_galera" not in beacons
+
+
+def test_a_process_watched_service_needs_the_tiers_beacon(layers):
+    """Without a custom beacon to watch it, a process-watched service stays with the service beacon."""
+    mod, _ = layers
+    config = copy.deepcopy(config_of(layers, {"roles": SPLIT_ROLES}))
+    config["tiers"]["rabbitmq"].pop("beacon")
+    beacons = mod.beacons_of(config, "garb1")
+    assert sorted(beacons["service"]["services"]) == ["garb", "rabbitmq-server"]
+    assert "hastack_rabbitmq" not in beacons
+
+
+def test_processes_outside_the_tiers_services_are_ignored(layers):
+    mod, _ = layers
+    config = copy.deepcopy(config_of(layers, {"roles": SPLIT_ROLES}))
+    config["tiers"]["rabbitmq"]["processes"]["epmd"] = "epmd -daemon"
+    assert mod.watch_of(config)["rabbitmq"]["processes"] == {"rabbitmq-server": "-s rabbit boot"}
 
 
 def test_beacons_of_follow_the_heal_settings(layers):
@@ -198,6 +291,8 @@ def test_beacons_of_follow_the_heal_settings(layers):
     assert beacons["service"]["interval"] == 3
     assert sorted(beacons["service"]["services"]) == ["haproxy", "keepalived"]
     assert mod.beacons_of(config, "db1")["hastack_galera"]["interval"] == 11
+    slower = config_of(layers, {"roles": SPLIT_ROLES, "heal": {"beacons": {"cluster_status_interval": 90}}})
+    assert mod.beacons_of(slower, "api1")["hastack_rabbitmq"]["status_interval"] == 90
 
 
 def test_no_roles_no_beacons(layers):

@@ -5,7 +5,10 @@ reconciler's comparison, whether a RabbitMQ node may be forgotten.
 """
 
 import importlib.util
+import os
 import pathlib
+import subprocess
+import time
 
 import pytest
 import salt.utils.yaml
@@ -61,6 +64,12 @@ SVC = "salt/beacon/ctl2/service/"
     # RabbitMQ beacon: pause_minority heals partitions itself
     ("salt/beacon/ctl1/hastack_rabbitmq/paused", {}, None),
     ("salt/beacon/ctl1/hastack_rabbitmq/partitioned", {}, None),
+    # ... but its broker process gone is a service heal (it watches it for the service beacon)
+    ("salt/beacon/ctl1/hastack_rabbitmq/stopped", {"service_name": "rabbitmq-server"},
+     {"cluster": "rabbitmq", "action": "restart_service", "target": "ctl1", "service": "rabbitmq-server",
+      "sls": "hastack.rabbitmq", "drain": False, "health": "hastack_rabbitmq.is_healthy"}),
+    ("salt/beacon/ctl1/hastack_rabbitmq/stopped", {}, None),
+    ("salt/beacon/ctl9/hastack_rabbitmq/stopped", {"service_name": "rabbitmq-server"}, None),
     # a host came back
     # a minion (re)start alone is no heal (it follows every master restart)
     ("salt/minion/ctl3/start", {}, None),
@@ -521,3 +530,36 @@ def test_orphans_of_a_silent_host_stay_open(heal):
     orphans = [dict(_start("h1", "k1", NOW - 60), target="ctl2"), dict(_start("h2", "k2", NOW - 60), target="ctl1")]
     closed = heal.close_orphans(orphans, set(), silent={"ctl2"})
     assert [(e["heal_id"], phase) for e, phase in closed] == [("h2", "done")]
+
+
+def test_probe_processes_come_from_the_tier_blocks(heal, view):
+    assert heal.probe_processes(view) == {"rabbitmq-server": "-s rabbit boot"}
+
+
+@pytest.fixture
+def sleeper():
+    """A process with a command line nothing else has."""
+    marker = f"hastack-probe-{os.getpid()}-{time.monotonic_ns()}"
+    proc = subprocess.Popen(["sh", "-c", 'sleep 30; : "$0"', marker])
+    time.sleep(0.2)
+    yield marker
+    proc.kill()
+    proc.wait()
+
+
+def test_heal_probe_finds_a_process_watched_service_by_its_command_line(sleeper):
+    hastack = load_salt_module("_modules", "hastack")
+    asked = []
+
+    def status(name):
+        asked.append(name)
+        return True
+
+    hastack.__salt__ = {"service.status": status, "cmd.retcode": lambda *a, **k: 1}
+    probe = hastack.heal_probe(["memcached", "broker", "gone"], processes={"broker": sleeper,
+                                                                            "gone": sleeper + "-not-there"})
+    assert probe["services"] == {"memcached": True, "broker": True, "gone": False}
+    # the init script is asked only for the service without a signature
+    assert asked == ["memcached"]
+    assert hastack.process_running(sleeper) is True
+    assert hastack.process_running("") is False

@@ -41,19 +41,20 @@ def test_converged_host_gets_every_beacon(render):
     assert fun == "beacon.present"
     assert service["name"] == "service" and service["save"] is True
     assert service["disable_during_state_run"] is True
-    assert sorted(service["services"]) == ["haproxy", "hastack-galera-health", "keepalived", "mariadb", "memcached",
-                                           "rabbitmq-server"]
+    # The broker is the RabbitMQ beacon's (by process): its init-script status runs rabbitmqctl.
+    assert sorted(service["services"]) == ["haproxy", "hastack-galera-health", "keepalived", "mariadb", "memcached"]
     assert service["services"]["mariadb"] == {"onchangeonly": True, "delay": 2, "emitatstartup": False,
                                               "oncleanshutdown": False}
     assert states["hastack-beacons-hastack_galera-present"][1]["interval"] == 5
-    assert states["hastack-beacons-hastack_rabbitmq-present"][1]["node"] == "rabbit@ctl1"
+    rabbit = states["hastack-beacons-hastack_rabbitmq-present"][1]
+    assert rabbit["node"] == "rabbit@ctl1" and rabbit["processes"] == {"rabbitmq-server": "-s rabbit boot"}
 
 
 @pytest.mark.parametrize("minion, beacons, services", [
     ("db1", ["hastack_galera", "service"], ["hastack-galera-health", "mariadb"]),
     ("garb1", ["service"], ["garb"]),
     ("lb2", ["service"], ["haproxy", "keepalived"]),
-    ("api1", ["hastack_rabbitmq", "service"], ["memcached", "rabbitmq-server"]),
+    ("api1", ["hastack_rabbitmq", "service"], ["memcached"]),
 ])
 def test_split_hosts_get_their_tiers_beacons(render, minion, beacons, services):
     states = beacon_states(render, SPLIT, minion)

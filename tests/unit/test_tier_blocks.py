@@ -100,7 +100,8 @@ def test_toy_tier_in_role_map_backends_and_deploy_order(toy_caller, toy_pillar):
     assert mapdata["role_tiers"]["toy"] == ["toy"]
     assert mapdata["my_tiers"] == ["haproxy", "keepalived", "memcached", "toy"]
     assert "db_toy" in mapdata["required_secrets"]["toy"] and "toy_token" in mapdata["required_secrets"]["toy"]
-    assert mapdata["watch"]["toy"] == {"roles": ["toy"], "services": ["toyd"], "drain": True, "health": {}}
+    assert mapdata["watch"]["toy"] == {"roles": ["toy"], "services": ["toyd"], "drain": True, "health": {},
+                                     "processes": {}}
     order = mapdata["deploy"]["order"]
     assert order.index("memcached") < order.index("toy")
     listen = listen_block(haproxy_cfg(mapdata), "toy")

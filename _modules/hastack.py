@@ -362,7 +362,8 @@ def heal_settings(config):
 def heal_services_of(config):
     """
     {service: {tier, sls, drain, health}} of every watched service: which
-    tier's states restart it, whether its host leaves HAProxy first and which
+    states restart it (the tier block's ``restart_sls`` for that service, else
+    the tier's whole sls), whether its host leaves HAProxy first and which
     function tells that the tier is healthy again. A service listed by two
     tiers belongs to the first in deploy order.
     """
@@ -373,12 +374,13 @@ def heal_services_of(config):
         if name not in watched:
             continue
         spec = watched[name]
+        restart = tiers[name].get("restart_sls") if isinstance(tiers[name].get("restart_sls"), dict) else {}
         for service in spec["services"]:
             index.setdefault(
                 service,
                 {
                     "tier": name,
-                    "sls": tiers[name].get("sls") or f"hastack.{name}",
+                    "sls": restart.get(service) or tiers[name].get("sls") or f"hastack.{name}",
                     "drain": spec["drain"],
                     "health": spec["health"].get("function", ""),
                 },

@@ -303,8 +303,30 @@ def test_no_roles_no_beacons(layers):
 def test_heal_services_index(layers):
     mod, _ = layers
     index = mod.heal_services_of(config_of(layers, {}))
-    assert index["mariadb"] == {"tier": "galera", "sls": "hastack.galera", "drain": True,
+    # A heal applies the sub-state that runs the service, not the whole tier.
+    assert index["mariadb"] == {"tier": "galera", "sls": "hastack.galera.service", "drain": True,
                                 "health": "hastack_galera.is_synced"}
+    assert index["hastack-galera-health"]["sls"] == "hastack.galera.health"
+    assert index["rabbitmq-server"]["sls"] == "hastack.rabbitmq.service"
     assert index["keepalived"]["drain"] is False
     assert set(index) == {"garb", "mariadb", "hastack-galera-health", "haproxy", "keepalived", "memcached",
                           "rabbitmq-server"}
+
+
+def test_every_restart_sls_names_a_service_of_its_tier_and_an_existing_file(layers):
+    mod, _ = layers
+    config = config_of(layers, {})
+    seen = 0
+    for name, block in mod.tiers_of(config).items():
+        for service, sls in (block.get("restart_sls") or {}).items():
+            seen += 1
+            assert service in block["services"], (name, service)
+            assert (REPO / (sls.replace(".", "/") + ".sls")).is_file(), (name, sls)
+    assert seen >= 7
+
+
+def test_a_tier_without_restart_sls_is_healed_by_its_whole_sls(layers):
+    mod, _ = layers
+    config = copy.deepcopy(config_of(layers, {}))
+    config["tiers"]["memcached"].pop("restart_sls")
+    assert mod.heal_services_of(config)["memcached"]["sls"] == "hastack.memcached"

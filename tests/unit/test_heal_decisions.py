@@ -47,10 +47,10 @@ SVC = "salt/beacon/ctl2/service/"
     # service beacon: only a stop is a heal; onchangeonly fires for both transitions
     (SVC + "memcached", {"memcached": {"running": False}, "service_name": "memcached"},
      {"cluster": "memcached", "action": "restart_service", "target": "ctl2", "service": "memcached",
-      "sls": "hastack.memcached", "drain": False, "health": ""}),
+      "sls": "hastack.memcached.service", "drain": False, "health": ""}),
     (SVC + "mariadb", {"mariadb": {"running": False}},
      {"cluster": "galera", "action": "restart_service", "target": "ctl2", "service": "mariadb",
-      "sls": "hastack.galera", "drain": True, "health": "hastack_galera.is_synced"}),
+      "sls": "hastack.galera.service", "drain": True, "health": "hastack_galera.is_synced"}),
     (SVC + "memcached", {"memcached": {"running": True}}, None),
     (SVC + "memcached", {}, None),
     (SVC + "sshd", {"sshd": {"running": False}}, None),
@@ -67,7 +67,7 @@ SVC = "salt/beacon/ctl2/service/"
     # ... but its broker process gone is a service heal (it watches it for the service beacon)
     ("salt/beacon/ctl1/hastack_rabbitmq/stopped", {"service_name": "rabbitmq-server"},
      {"cluster": "rabbitmq", "action": "restart_service", "target": "ctl1", "service": "rabbitmq-server",
-      "sls": "hastack.rabbitmq", "drain": False, "health": "hastack_rabbitmq.is_healthy"}),
+      "sls": "hastack.rabbitmq.service", "drain": False, "health": "hastack_rabbitmq.is_healthy"}),
     ("salt/beacon/ctl1/hastack_rabbitmq/stopped", {}, None),
     ("salt/beacon/ctl9/hastack_rabbitmq/stopped", {"service_name": "rabbitmq-server"}, None),
     # a host came back

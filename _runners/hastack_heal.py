@@ -662,21 +662,58 @@ def _fail(result):
     return result
 
 
-def _load_view():
-    """
-    The stack view the orchestrations see (hastack.mapdata of the master's
-    minion, pillar compiled as for ``state.orchestrate``).
-    """
+# The master's own minion and grains, made once per process: the reconciler's
+# engine asks for a view every few seconds, and they do not change.
+_MASTER = {}
+
+
+def _master_opts():
+    """Opts of the master's own minion, with its grains (cached)."""
     import salt.loader  # pylint: disable=import-outside-toplevel
     import salt.minion  # pylint: disable=import-outside-toplevel
+
+    if "opts" not in _MASTER:
+        mminion = salt.minion.MasterMinion(__opts__, states=False, rend=False, matcher=False)
+        opts = copy.deepcopy(mminion.opts)
+        opts["grains"] = salt.loader.grains(opts)
+        _MASTER["opts"] = opts
+    return _MASTER["opts"]
+
+
+def _compiled_pillar(opts):
     import salt.pillar  # pylint: disable=import-outside-toplevel
 
-    mminion = salt.minion.MasterMinion(__opts__, states=False, rend=False, matcher=False)
-    opts = copy.deepcopy(mminion.opts)
-    opts["grains"] = salt.loader.grains(opts)
-    opts["pillar"] = salt.pillar.get_pillar(opts, opts["grains"], opts["id"],
-                                            saltenv=opts.get("saltenv") or "base",
-                                            pillarenv=opts.get("pillarenv")).compile_pillar()
+    return salt.pillar.get_pillar(opts, opts["grains"], opts["id"], saltenv=opts.get("saltenv") or "base",
+                                  pillarenv=opts.get("pillarenv")).compile_pillar()
+
+
+def switched_off(pillar):
+    """
+    The heal settings when the pillar itself turns healing off (``hastack:heal:
+    enabled: false``), else None. Lets the reconciler skip deriving the whole
+    view while healing is off.
+    """
+    heal = ((pillar or {}).get("hastack") or {}).get("heal")
+    if not isinstance(heal, dict) or heal.get("enabled") is not False:
+        return None
+    return dict(settings_of({"heal": {k: v for k, v in heal.items() if k in FALLBACK}}), enabled=False)
+
+
+def _load_view(stop_if_off=False):
+    """
+    The stack view the orchestrations see (hastack.mapdata of the master's
+    minion, pillar compiled as for ``state.orchestrate``). With
+    ``stop_if_off``, only ``{"heal": settings}`` when the pillar turns healing
+    off (the costly part, deriving the view, is skipped).
+    """
+    import salt.loader  # pylint: disable=import-outside-toplevel
+
+    opts = dict(_master_opts())
+    opts["pillar"] = _compiled_pillar(opts)
+    if stop_if_off:
+        off = switched_off(opts["pillar"])
+        if off is not None:
+            return {"heal": off}
     functions = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
     return functions["hastack.mapdata"](minion=opts["id"])
 
@@ -920,7 +957,7 @@ def reconcile(view=None):
     """
     import salt.client  # pylint: disable=import-outside-toplevel
 
-    view = view if isinstance(view, dict) else _load_view()
+    view = view if isinstance(view, dict) else _load_view(stop_if_off=True)
     settings = settings_of(view)
     if not settings.get("enabled", True):
         return {"enabled": False, "events": [], "interval": settings["reconcile_interval"]}

@@ -563,3 +563,21 @@ def test_heal_probe_finds_a_process_watched_service_by_its_command_line(sleeper)
     assert asked == ["memcached"]
     assert hastack.process_running(sleeper) is True
     assert hastack.process_running("") is False
+
+
+@pytest.mark.parametrize("pillar, off", [
+    ({"hastack": {"heal": {"enabled": False}}}, {"enabled": False, "reconcile_interval": 10}),
+    ({"hastack": {"heal": {"enabled": False, "reconcile_interval": 3}}}, {"enabled": False, "reconcile_interval": 3}),
+    ({"hastack": {"heal": {"enabled": True}}}, None),
+    # not switched off in the pillar: the defaults decide, through the whole view
+    ({"hastack": {"heal": {}}}, None),
+    ({"hastack": {}}, None),
+    ({}, None),
+    (None, None),
+])
+def test_reconciler_skips_the_view_only_when_the_pillar_switches_healing_off(heal, pillar, off):
+    got = heal.switched_off(pillar)
+    if off is None:
+        assert got is None
+    else:
+        assert {k: got[k] for k in off} == off

@@ -1,13 +1,17 @@
 """Cluster-wide chaos healed without a human: every Galera server killed at
-once, the VIP holder's HAProxy and keepalived killed.
+once, the VIP holder's HAProxy and keepalived killed, the salt master
+restarted in the middle of a heal.
 
 Tests run in file order on the session lab with healing on (fixture
 `healing`) under client load (fixture `load`: every acknowledged row and
 confirmed message is counted at the end of the module). Each leaves the whole
-stack healthy.
+stack healthy. The master restart comes last: it restarts the event bus the
+module's event log listens to.
 """
 
 import concurrent.futures
+import json
+import os
 import time
 
 from hastack_lab.lab import vip_holders, wait_until
@@ -45,6 +49,16 @@ def heals(log, cluster, since):
     for _, tag, data in log.events(f"hastack/heal/{cluster}/", since):
         found.setdefault(data.get("heal_id"), {})[tag.rsplit("/", 1)[1]] = data
     return found
+
+
+def pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError):
+        return True
+    return True
 
 
 def one_vip_holder(lab, seconds=10):
@@ -111,4 +125,36 @@ def test_vip_holder_losing_haproxy_and_keepalived(lab, healing, load, heal_times
         healing.wait(f"hastack/heal/{cluster}/done", 180, since=killed, match={"target": old, "service": service})
     heal_times["lb: haproxy+keepalived killed on the VIP holder"] = time.time() - killed
     wait_until(lambda: one_vip_holder(lab), 120, 1, "exactly one VIP holder")
+    load.still_working()
+
+
+def test_master_restarted_in_the_middle_of_a_heal(lab, healing, load, heal_times):
+    assert rabbit_running(lab) == 3
+    pid = lab.exec("ctl2", ["cat", RABBIT_PIDFILE]).stdout.strip()
+    killed = time.time()
+    lab.exec("ctl2", ["kill", "-9", pid])
+    _, _, started = healing.wait("hastack/heal/rabbitmq/start", 120, since=killed, match={"target": "ctl2"})
+    # Its orchestration is under way: restart the master under it.
+    restarted = time.time()
+    down = lab.exec("ctl2", ["pgrep", "-f", "beam.smp"], check=False).returncode != 0
+    lab.restart_master()
+    healing.relisten()
+    wait_until(lambda: rabbit_running(lab, "ctl1") == 3 and rabbit_running(lab, "ctl2") == 3, 300, 2,
+               "three running RabbitMQ nodes")
+    heal_times["rabbitmq with a master restart mid-heal"] = time.time() - killed
+    # The interrupted heal is closed: done, or interrupted and taken over by a new heal that is done.
+    _, _, done = healing.wait("hastack/heal/rabbitmq/done", 180, since=restarted, match={"target": "ctl2"})
+    # No lock file is left to a process that died with the old master (read before
+    # hastack_heal.status, which drops stale ones itself).
+    locks = lab.master_dir / "var" / "cache" / "salt" / "master" / "hastack_heal" / "locks"
+    stale = [f.name for f in locks.glob("*.json") if not pid_alive(json.loads(f.read_text()).get("pid"))]
+    assert not stale, stale
+    status = lab.salt_run("hastack_heal.status", "count=100")
+    assert "rabbitmq" not in status["locks"], status["locks"]
+    ends = [e for e in status["recent"] if e.get("heal_id") == started["heal_id"] and e.get("finished")]
+    assert ends and ends[-1]["phase"] in ("done", "interrupted"), ends
+    if ends[-1]["phase"] == "interrupted":
+        assert done["heal_id"] != started["heal_id"]
+    print(f"master restarted {restarted - killed:.1f} s after the kill (broker still down: {down});"
+          f" the heal ended {ends[-1]['phase']}, done by {done['heal_id']}")
     load.still_working()

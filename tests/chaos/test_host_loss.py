@@ -1,0 +1,215 @@
+"""The auto-heal when whole hosts go away: power loss and a network partition.
+
+Tests run in file order on the session lab with healing on (fixture
+`healing`) and the module's client load (fixture `load`); each ends with the
+whole stack healthy (3 Synced, 3 RabbitMQ nodes running, one VIP holder).
+A powered-on host starts nothing but its minion: the healer's host_back
+brings its services back. Nothing is repaired by hand.
+"""
+
+import json
+import time
+
+from amqp_load import VHOST
+
+from hastack_lab.lab import vip_holders, wait_until
+
+# A short grace so a powered-off host is declared lost within the test.
+SHORT_GRACE = {"hastack": {"heal": {"enabled": True, "host_grace": 30}}}
+HEAL_ON = {"hastack": {"heal": {"enabled": True}}}
+
+
+# ---------------------------------------------------------------- helpers
+def wsrep(lab, host):
+    proc = lab.exec(host, ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"],
+                    check=False, timeout=30)
+    return dict(line.split("\t") for line in proc.stdout.splitlines() if "\t" in line)
+
+
+def galera_synced(lab, hosts=None, size=3):
+    for host in hosts or lab.hosts:
+        status = wsrep(lab, host)
+        if (status.get("wsrep_local_state") != "4" or status.get("wsrep_cluster_status") != "Primary"
+                or int(status.get("wsrep_cluster_size", 0)) != size):
+            return False
+    return True
+
+
+def rabbit_view(lab, host):
+    """hastack_rabbitmq.status of host (None when it does not answer)."""
+    view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
+    return view if isinstance(view, dict) else None
+
+
+def rabbit_running(lab, host="ctl1"):
+    view = rabbit_view(lab, host)
+    return len(view["running"]) if view and view.get("healthy") else 0
+
+
+def rabbit_app_running(lab, host):
+    """Whether the rabbit application runs on host (False while pause_minority pauses it), without Salt."""
+    proc = lab.exec(host, ["rabbitmqctl", "-q", "eval", "rabbit:is_running()."], check=False, timeout=30)
+    return proc.stdout.strip() == "true"
+
+
+def quorum_members(lab, host, queue):
+    """The members of a quorum queue as host's broker lists them."""
+    proc = lab.exec(host, ["rabbitmqctl", "-q", "list_queues", "-p", VHOST, "name", "members", "--formatter", "json"],
+                    check=False, timeout=60)
+    try:
+        rows = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+    return sorted(next((row.get("members") or [] for row in rows if row.get("name") == queue), []))
+
+
+def stack_problems(lab):
+    """What keeps the whole stack from being healthy (empty when it is)."""
+    status = lab.status()
+    problems = []
+    for row in status["hosts"]:
+        down = [name for name, ok in row["services"].items() if not ok]
+        if not row["minion"] or down:
+            problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
+        facts = row.get("facts", {})
+        if facts.get("galera", {}).get("summary") != "Synced, cluster size 3, Primary":
+            problems.append(f"{row['host']}: galera {facts.get('galera')}")
+        if facts.get("rabbitmq", {}).get("summary") != "3/3 running":
+            problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
+        lb = facts.get("haproxy", {}).get("servers") or []
+        if not lb or any(s["status"] != "UP" for s in lb):
+            problems.append(f"{row['host']}: haproxy backends {[(s['server'], s['status']) for s in lb]}")
+    if len(status["vip_holders"]) != 1:
+        problems.append(f"VIP held by {status['vip_holders']}")
+    return problems
+
+
+def wait_whole(lab, timeout):
+    last = []
+
+    def whole():
+        last[:] = stack_problems(lab)
+        return not last
+    try:
+        wait_until(whole, timeout, 5, "the whole stack healthy")
+    except Exception as exc:
+        raise AssertionError(f"stack not healthy: {last}") from exc
+
+
+def heal_events(log, cluster, since, phase="", **match):
+    """Data of the heal events of cluster after since (of one phase when given) matching `match`."""
+    return [data for _, tag, data in log.events(f"hastack/heal/{cluster}/{phase}", since)
+            if all(data.get(k) == v for k, v in match.items())]
+
+
+# ---------------------------------------------------------------- scenarios
+def test_powered_off_host_is_forgotten_then_brought_back(lab, healing, load, heal_times):
+    wait_whole(lab, 900)  # whatever an earlier test left, healed first
+    uuid = wsrep(lab, "ctl1")["wsrep_cluster_state_uuid"]
+    lab.set_pillar_override(SHORT_GRACE)
+    try:
+        off = time.time()
+        lab.poweroff("ctl3")
+        # Forgotten by a healthy majority once the grace passed; Galera serves with two.
+        # Generous: the grace, reconciler rounds that wait answer_timeout for the silent host, the orchestration.
+        _, _, forgot = healing.wait("hastack/heal/rabbitmq/done", 600, since=off,
+                                    match={"action": "forget_host", "target": "ctl3"})
+        heal_times["poweroff ctl3 -> forgotten in RabbitMQ"] = time.time() - off
+        assert forgot["duration"] >= 0
+        view = rabbit_view(lab, "ctl1")
+        assert view and "rabbit@ctl3" not in view["members"], view
+        assert view["running"] == ["rabbit@ctl1", "rabbit@ctl2"], view
+        wait_until(lambda: galera_synced(lab, ["ctl1", "ctl2"], size=2), 120, 2, "Galera serving with two")
+        load.still_working()
+
+        on = time.time()
+        lab.poweron("ctl3")
+        _, _, back = healing.wait("hastack/heal/hosts/done", 900, since=on,
+                                  match={"action": "host_back", "target": "ctl3"})
+        wait_whole(lab, 300)
+        heal_times["poweron ctl3 -> healed"] = time.time() - on
+        heal_times["poweroff ctl3 -> healed (whole outage)"] = time.time() - off
+        assert back["duration"] > 0
+    finally:
+        lab.set_pillar_override(HEAL_ON)
+    assert not heal_events(healing, "hosts", off, phase="failed")
+    # Rejoined the same Galera history (IST, no bootstrap) and the quorum queue grew back to three.
+    assert wsrep(lab, "ctl3")["wsrep_cluster_state_uuid"] == uuid
+    assert not heal_events(healing, "galera", off, action="galera_outage")
+    assert quorum_members(lab, "ctl1", load.queue) == ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"]
+    load.still_working()
+
+
+def test_two_db_hosts_powered_off_no_bootstrap_then_one_cluster(lab, healing, load, heal_times):
+    wait_whole(lab, 900)
+    uuid = wsrep(lab, "ctl1")["wsrep_cluster_state_uuid"]
+    lab.set_pillar_override(SHORT_GRACE)
+    try:
+        off = time.time()
+        lab.poweroff("ctl2", "ctl3")
+        # The survivor is a minority: the healer refuses to bootstrap it and says why.
+        _, _, refused = healing.wait("hastack/heal/galera/refused", 600, since=off,
+                                     match={"action": "galera_outage"})
+        assert "no bootstrap" in refused["reason"] and "ctl2, ctl3" in refused["reason"], refused
+        # Both declared lost (their return is then a host_back); RabbitMQ forgets neither from a minority.
+        for host in ("ctl2", "ctl3"):
+            healing.wait(f"hastack/heal/reconcile/host_lost/{host}", 600, since=off)
+        assert wsrep(lab, "ctl1").get("wsrep_cluster_status") != "Primary"
+        assert not heal_events(healing, "galera", off, phase="start", action="galera_outage")
+        assert not heal_events(healing, "rabbitmq", off, phase="done", action="forget_host")
+
+        on = time.time()
+        lab.poweron("ctl2", "ctl3")
+        for host in ("ctl2", "ctl3"):
+            healing.wait("hastack/heal/hosts/done", 900, since=on, match={"action": "host_back", "target": host})
+        wait_whole(lab, 600)
+        heal_times["poweron ctl2+ctl3 -> healed"] = time.time() - on
+        heal_times["poweroff ctl2+ctl3 -> healed (whole outage)"] = time.time() - off
+    finally:
+        lab.set_pillar_override(HEAL_ON)
+    # One cluster, the same history on every host: nothing was bootstrapped.
+    assert {wsrep(lab, host)["wsrep_cluster_state_uuid"] for host in lab.hosts} == {uuid}
+    assert not heal_events(healing, "galera", off, phase="start", action="galera_outage")
+    assert not heal_events(healing, "rabbitmq", off, phase="done", action="forget_host")
+    load.still_working()
+
+
+def test_link_cut_keeps_one_primary_and_forgets_nothing(lab, healing, load, heal_times):
+    # The default grace (longer than the cut): nobody is declared lost.
+    wait_whole(lab, 900)
+    samples, paused = [], []
+    cut = time.time()
+    lab.set_link("ctl3", False)
+    try:
+        while time.time() - cut < 30:
+            statuses = {host: wsrep(lab, host) for host in lab.hosts}
+            primary = {host: int(s.get("wsrep_cluster_size", 0)) for host, s in statuses.items()
+                       if s.get("wsrep_cluster_status") == "Primary"}
+            holders = vip_holders(lab)
+            samples.append((round(time.time() - cut, 1), primary, holders))
+            # A Primary Component is always a majority of the three: never ctl3 on its own.
+            assert all(size >= 2 for size in primary.values()), samples[-1]
+            assert len(holders) <= 1, f"VIP held by {holders}"
+            if time.time() - cut > 15:
+                assert "ctl3" not in primary, samples[-1]
+                assert set(primary) == {"ctl1", "ctl2"}, samples[-1]
+            if not paused and not rabbit_app_running(lab, "ctl3"):
+                paused.append(time.time() - cut)
+            time.sleep(1)
+    finally:
+        lab.set_link("ctl3", True)
+    back = time.time()
+    assert paused, "the cut-off RabbitMQ node was never paused (pause_minority)"
+    assert rabbit_app_running(lab, "ctl1") and rabbit_app_running(lab, "ctl2")
+    wait_until(lambda: rabbit_app_running(lab, "ctl3"), 120, 2, "the paused RabbitMQ node to resume")
+    wait_whole(lab, 300)
+    heal_times["link cut 30 s: link back -> healed"] = time.time() - back
+    heal_times["link cut: ctl3 paused after"] = paused[0]
+    # Nothing forgotten, nobody declared lost, no outage heal.
+    view = rabbit_view(lab, "ctl1")
+    assert view and view["members"] == ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"], view
+    assert not healing.events("hastack/heal/reconcile/host_lost/", cut)
+    assert not heal_events(healing, "rabbitmq", cut, action="forget_host")
+    assert not heal_events(healing, "hosts", cut)
+    assert quorum_members(lab, "ctl1", load.queue) == ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"]
+    load.still_working()

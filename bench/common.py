@@ -267,25 +267,3 @@ def rabbit_running_nodes(lab, host):
     view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
     return len(view["running"]) if isinstance(view, dict) and view.get("healthy") else 0
 
-
-# --------------------------------------------------------------- auto-heal
-def stack_problems(lab):
-    """What keeps the whole stack from serving (3 Synced, every broker running, backends UP, one VIP)."""
-    status = lab.status()
-    size = len(lab.hosts)
-    problems = []
-    for row in status["hosts"]:
-        down = [name for name, ok in row["services"].items() if not ok]
-        if not row["minion"] or down:
-            problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
-        facts = row.get("facts", {})
-        if facts.get("galera", {}).get("summary") != f"Synced, cluster size {size}, Primary":
-            problems.append(f"{row['host']}: galera {facts.get('galera')}")
-        if facts.get("rabbitmq", {}).get("summary") != f"{size}/{size} running":
-            problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
-        lb = facts.get("haproxy", {}).get("servers") or []
-        if not lb or any(s["status"] != "UP" for s in lb):
-            problems.append(f"{row['host']}: haproxy backends down")
-    if len(status["vip_holders"]) != 1:
-        problems.append(f"VIP held by {status['vip_holders']}")
-    return problems

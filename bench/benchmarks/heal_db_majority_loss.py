@@ -13,7 +13,7 @@ commits (the outage itself: no Primary while they are off) and rows lost
 import time
 
 import commit_load
-from common import healing, log, stack_problems, summary, wait_for
+from common import healing, log, summary, wait_for
 
 ORDER = 81
 CHEAP = False
@@ -30,7 +30,7 @@ def heal_history(lab, since, **match):
 
 def one_run(lab):
     victims = lab.hosts[1:]
-    wait_for(lambda: not stack_problems(lab), 600, "the whole stack healthy", interval=5)
+    wait_for(lambda: not lab.stack_problems(), 600, "the whole stack healthy", interval=5)
     writer = commit_load.CommitLoad(lab, DATABASE, interval=0.05, max_seconds=1800)
     writer.start()
     try:
@@ -43,7 +43,7 @@ def one_run(lab):
                  time.monotonic() - moment > 120, 300, "both hosts declared lost", interval=5)
         lab.poweron(*victims)
         on = time.monotonic()
-        wait_for(lambda: not stack_problems(lab), 1200, "the whole stack healthy", interval=2)
+        wait_for(lambda: not lab.stack_problems(), 1200, "the whole stack healthy", interval=2)
         healed = round(time.monotonic() - on, 1)
         writer.wait_for_acks(len(writer.acks) + 20, timeout=120)
     finally:

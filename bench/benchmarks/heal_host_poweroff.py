@@ -15,7 +15,7 @@ import time
 
 import amqp_load
 import commit_load
-from common import healing, log, stack_problems, summary, wait_for
+from common import healing, log, summary, wait_for
 
 ORDER = 80
 CHEAP = False
@@ -32,7 +32,7 @@ def forgotten(lab, victim):
 
 def one_run(lab):
     victim = lab.hosts[-1]
-    wait_for(lambda: not stack_problems(lab), 600, "the whole stack healthy", interval=5)
+    wait_for(lambda: not lab.stack_problems(), 600, "the whole stack healthy", interval=5)
     writer = commit_load.CommitLoad(lab, DATABASE, interval=0.05, max_seconds=1800)
     publisher = amqp_load.ConfirmedPublisher(lab, QUEUE, interval=0.1, max_seconds=1800)
     writer.start()
@@ -45,7 +45,7 @@ def one_run(lab):
         forgot, _ = wait_for(lambda: forgotten(lab, victim), 600, f"{victim} forgotten", interval=2)
         lab.poweron(victim)
         on = time.monotonic()
-        wait_for(lambda: not stack_problems(lab), 900, "the whole stack healthy", interval=2)
+        wait_for(lambda: not lab.stack_problems(), 900, "the whole stack healthy", interval=2)
         healed = round(time.monotonic() - on, 1)
         writer.wait_for_acks(len(writer.acks) + 20, timeout=120)
         publisher.wait_for_confirms(len(publisher.confirms) + 10, timeout=120)

@@ -14,7 +14,7 @@ import time
 
 import amqp_load
 import commit_load
-from common import healing, log, stack_problems, summary, wait_for
+from common import healing, log, summary, wait_for
 
 ORDER = 82
 CHEAP = False
@@ -27,7 +27,7 @@ CUT_S = 30
 
 def one_run(lab):
     victim = lab.hosts[-1]
-    wait_for(lambda: not stack_problems(lab), 600, "the whole stack healthy", interval=5)
+    wait_for(lambda: not lab.stack_problems(), 600, "the whole stack healthy", interval=5)
     writer = commit_load.CommitLoad(lab, DATABASE, interval=0.05, max_seconds=900)
     publisher = amqp_load.ConfirmedPublisher(lab, QUEUE, hosts=lab.hosts[:-1], interval=0.1, max_seconds=900)
     writer.start()
@@ -42,7 +42,7 @@ def one_run(lab):
         finally:
             lab.set_link(victim, True)
         back = time.monotonic()
-        wait_for(lambda: not stack_problems(lab), 600, "the whole stack healthy", interval=2)
+        wait_for(lambda: not lab.stack_problems(), 600, "the whole stack healthy", interval=2)
         healed = round(time.monotonic() - back, 1)
         writer.wait_for_acks(len(writer.acks) + 20, timeout=120)
         publisher.wait_for_confirms(len(publisher.confirms) + 10, timeout=120)

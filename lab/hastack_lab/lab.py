@@ -473,7 +473,9 @@ class Lab:
         (conf / "lab.conf").write_text(yaml.safe_dump({
             "id": host,
             "master": self.master_ip,
-            "transport": "tcp",
+            # Salt's default transport (ZeroMQ), as on real hosts. With the TCP
+            # transport, minions reconnected to a restarted master but took no
+            # job from it any more (saltstack/salt#39463).
             # No systemd here: without this, service.* silently does nothing.
             "disable_modules": ["systemd_service"],
             "log_file": "/var/log/salt/minion",
@@ -482,9 +484,7 @@ class Lab:
             "acceptance_wait_time_max": 2,
             "random_reauth_delay": 0,
             "auth_tries": 30,
-            # Notice a master that left and reconnect. Not enough on its own: in
-            # the lab, minions (TCP transport) still got no publication after
-            # the master restarted, though their own requests reached it.
+            # Notice a master that left (a restart) and reconnect within seconds.
             "master_alive_interval": 10,
         }))
 
@@ -555,8 +555,6 @@ class Lab:
             "id": f"{self.name}-master",
             "root_dir": str(self.master_dir),
             "interface": self.master_ip,
-            "transport": "tcp",
-            "presence_events": True,
             "file_roots": {"base": [str(files)]},
             "pillar_roots": {"base": [str(self.pillar_dir), str(REPO / "lab" / "pillar")]},
             "log_file": str(self.master_dir / "log" / "master"),
@@ -740,6 +738,32 @@ class Lab:
             if isinstance(got, dict) and got:
                 return got
         return self._topology_roles()
+
+    def stack_problems(self):
+        """
+        What keeps the whole stack from serving, judged per host (empty when
+        it serves): every watched service running, Galera Synced in one
+        Primary Component of every host, every RabbitMQ node running, every
+        HAProxy backend UP, exactly one VIP holder.
+        """
+        status = self.status()
+        size = len(self.hosts)
+        problems = []
+        for row in status["hosts"]:
+            down = [name for name, ok in row["services"].items() if not ok]
+            if not row["minion"] or down:
+                problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
+            facts = row.get("facts", {})
+            if facts.get("galera", {}).get("summary") != f"Synced, cluster size {size}, Primary":
+                problems.append(f"{row['host']}: galera {facts.get('galera')}")
+            if facts.get("rabbitmq", {}).get("summary") != f"{size}/{size} running":
+                problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
+            lb = facts.get("haproxy", {}).get("servers") or []
+            if not lb or any(s["status"] != "UP" for s in lb):
+                problems.append(f"{row['host']}: haproxy backends {[(s['server'], s['status']) for s in lb]}")
+        if len(status["vip_holders"]) != 1:
+            problems.append(f"VIP held by {status['vip_holders']}")
+        return problems
 
     def status(self):
         inits = self._init_pids()

@@ -11,43 +11,12 @@ import os
 import pathlib
 import time
 
-from hastack_lab.lab import wait_until
+from lab_checks import RABBIT_PIDFILE, galera_synced, heals, pids_of, rabbit_running, wsrep
 
-RABBIT_PIDFILE = "/run/rabbitmq/pid"
+from hastack_lab.lab import wait_until
 
 
 # ---------------------------------------------------------------- helpers
-def pids_of(lab, host, name):
-    return lab.exec(host, ["pgrep", "-x", name], check=False).stdout.split()
-
-
-def wsrep(lab, host):
-    proc = lab.exec(host, ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"], check=False)
-    return dict(line.split("\t") for line in proc.stdout.splitlines() if "\t" in line)
-
-
-def galera_synced(lab, size=3):
-    for host in lab.hosts:
-        status = wsrep(lab, host)
-        if (status.get("wsrep_local_state") != "4" or status.get("wsrep_cluster_status") != "Primary"
-                or int(status.get("wsrep_cluster_size", 0)) != size):
-            return False
-    return True
-
-
-def rabbit_running(lab, host="ctl1"):
-    view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
-    return len(view["running"]) if isinstance(view, dict) and view.get("healthy") else 0
-
-
-def heals(log, cluster, since):
-    """{heal_id: {phase: data}} of one cluster's heal events after `since`."""
-    found = {}
-    for _, tag, data in log.events(f"hastack/heal/{cluster}/", since):
-        found.setdefault(data.get("heal_id"), {})[tag.rsplit("/", 1)[1]] = data
-    return found
-
-
 def wait_memcached_back(lab, host, old, timeout=180):
     """The first new memcached pids seen on host (the heal's state may restart it once more)."""
     seen = []

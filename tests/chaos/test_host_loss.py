@@ -7,99 +7,15 @@ A powered-on host starts nothing but its minion: the healer's host_back
 brings its services back. Nothing is repaired by hand.
 """
 
-import json
 import time
 
-from amqp_load import VHOST
+from lab_checks import galera_synced, heal_events, quorum_members, rabbit_app_running, rabbit_view, wait_whole, wsrep
 
 from hastack_lab.lab import vip_holders, wait_until
 
 # A short grace so a powered-off host is declared lost within the test.
 SHORT_GRACE = {"hastack": {"heal": {"enabled": True, "host_grace": 30}}}
 HEAL_ON = {"hastack": {"heal": {"enabled": True}}}
-
-
-# ---------------------------------------------------------------- helpers
-def wsrep(lab, host):
-    proc = lab.exec(host, ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"],
-                    check=False, timeout=30)
-    return dict(line.split("\t") for line in proc.stdout.splitlines() if "\t" in line)
-
-
-def galera_synced(lab, hosts=None, size=3):
-    for host in hosts or lab.hosts:
-        status = wsrep(lab, host)
-        if (status.get("wsrep_local_state") != "4" or status.get("wsrep_cluster_status") != "Primary"
-                or int(status.get("wsrep_cluster_size", 0)) != size):
-            return False
-    return True
-
-
-def rabbit_view(lab, host):
-    """hastack_rabbitmq.status of host (None when it does not answer)."""
-    view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
-    return view if isinstance(view, dict) else None
-
-
-def rabbit_running(lab, host="ctl1"):
-    view = rabbit_view(lab, host)
-    return len(view["running"]) if view and view.get("healthy") else 0
-
-
-def rabbit_app_running(lab, host):
-    """Whether the rabbit application runs on host (False while pause_minority pauses it), without Salt."""
-    proc = lab.exec(host, ["rabbitmqctl", "-q", "eval", "rabbit:is_running()."], check=False, timeout=30)
-    return proc.stdout.strip() == "true"
-
-
-def quorum_members(lab, host, queue):
-    """The members of a quorum queue as host's broker lists them."""
-    proc = lab.exec(host, ["rabbitmqctl", "-q", "list_queues", "-p", VHOST, "name", "members", "--formatter", "json"],
-                    check=False, timeout=60)
-    try:
-        rows = json.loads(proc.stdout or "[]")
-    except json.JSONDecodeError:
-        return []
-    return sorted(next((row.get("members") or [] for row in rows if row.get("name") == queue), []))
-
-
-def stack_problems(lab):
-    """What keeps the whole stack from being healthy (empty when it is)."""
-    status = lab.status()
-    problems = []
-    for row in status["hosts"]:
-        down = [name for name, ok in row["services"].items() if not ok]
-        if not row["minion"] or down:
-            problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
-        facts = row.get("facts", {})
-        if facts.get("galera", {}).get("summary") != "Synced, cluster size 3, Primary":
-            problems.append(f"{row['host']}: galera {facts.get('galera')}")
-        if facts.get("rabbitmq", {}).get("summary") != "3/3 running":
-            problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
-        lb = facts.get("haproxy", {}).get("servers") or []
-        if not lb or any(s["status"] != "UP" for s in lb):
-            problems.append(f"{row['host']}: haproxy backends {[(s['server'], s['status']) for s in lb]}")
-    if len(status["vip_holders"]) != 1:
-        problems.append(f"VIP held by {status['vip_holders']}")
-    return problems
-
-
-def wait_whole(lab, timeout):
-    last = []
-
-    def whole():
-        last[:] = stack_problems(lab)
-        return not last
-    try:
-        wait_until(whole, timeout, 5, "the whole stack healthy")
-    except Exception as exc:
-        raise AssertionError(f"stack not healthy: {last}") from exc
-
-
-def heal_events(log, cluster, since, phase="", **match):
-    """Data of the heal events of cluster after since (of one phase when given) matching `match`."""
-    return [data for _, tag, data in log.events(f"hastack/heal/{cluster}/{phase}", since)
-            if all(data.get(k) == v for k, v in match.items())]
 
 
 # ---------------------------------------------------------------- scenarios

@@ -21,29 +21,8 @@ PROBE_DB = "hastack_blackout"
 FIGURES = {}
 
 
-def stack_is_whole(lab):
-    """Every tier of the converged layout serves again, judged per host."""
-    status = lab.status()
-    problems = []
-    for row in status["hosts"]:
-        down = [name for name, ok in row["services"].items() if not ok]
-        if not row["minion"] or down:
-            problems.append(f"{row['host']}: minion {row['minion']}, down {down}")
-        facts = row.get("facts", {})
-        if facts.get("galera", {}).get("summary") != "Synced, cluster size 3, Primary":
-            problems.append(f"{row['host']}: galera {facts.get('galera')}")
-        if facts.get("rabbitmq", {}).get("summary") != "3/3 running":
-            problems.append(f"{row['host']}: rabbitmq {facts.get('rabbitmq', {}).get('summary')}")
-        lb = facts.get("haproxy", {}).get("servers") or []
-        if not lb or any(s["status"] != "UP" for s in lb):
-            problems.append(f"{row['host']}: haproxy backends {[(s['server'], s['status']) for s in lb]}")
-    if len(status["vip_holders"]) != 1:
-        problems.append(f"VIP held by {status['vip_holders']}")
-    return problems
-
-
 def test_blackout_then_up_and_recover_brings_back_the_whole_stack(lab):
-    assert stack_is_whole(lab) == []
+    assert lab.stack_problems() == []
     prepare_probe_database(lab, "ctl1", PROBE_DB)
     load = CommitLoad(lab, PROBE_DB)
     load.start()
@@ -82,7 +61,7 @@ def test_blackout_then_up_and_recover_brings_back_the_whole_stack(lab):
     # With Galera back, the deploy brings up every tier after it (the VIP too).
     deploy = lab.orchestrate("hastack.deploy")
     assert deploy["ok"], deploy["errors"]
-    wait_until(lambda: stack_is_whole(lab) == [], 120, 1, "the whole stack after the recovery")
+    wait_until(lambda: lab.stack_problems() == [], 120, 1, "the whole stack after the recovery")
     FIGURES["power_back_to_whole_stack_s"] = round(time.monotonic() - power_back, 1)
     assert missing_rows(lab, PROBE_DB, acked) == set()
 

@@ -288,6 +288,17 @@ class Lab:
                 found.append(pid)
         return found
 
+    def _client_pids(self):
+        """Salt commands still talking to this lab's master (e.g. a `salt-run state.event` listener a
+        killed test run left behind)."""
+        conf = str(self.master_conf_dir).encode()
+        found = []
+        for pid in _all_pids():
+            line = b" ".join(_cmdline(pid))
+            if pid != os.getpid() and conf in line and b"salt-master" not in line:
+                found.append(pid)
+        return found
+
     def _master_pid(self):
         pids = self._master_pids()
         return min(pids) if pids else None
@@ -361,7 +372,7 @@ class Lab:
             if remove_state or not healthy:
                 self._kill(pid)
         if remove_state:
-            for pid in self._master_pids():
+            for pid in self._master_pids() + self._client_pids():
                 self._kill(pid)
         alive = set(self._init_pids())
         for ns in run(["ip", "netns", "list"]).stdout.split("\n"):
@@ -419,9 +430,15 @@ class Lab:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        wait_until(lambda: not pathlib.Path(f"/proc/{pid}").exists() or
-                   pathlib.Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z",
-                   timeout, 0.05, f"process {pid} to exit")
+        wait_until(lambda: Lab._gone_or_zombie(pid), timeout, 0.05, f"process {pid} to exit")
+
+    @staticmethod
+    def _gone_or_zombie(pid):
+        """True once pid has exited (it may vanish between two reads of /proc)."""
+        try:
+            return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            return True
 
     # -------------------------------------------------------------- network
     def _ensure_bridge(self):

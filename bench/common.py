@@ -267,3 +267,16 @@ def rabbit_running_nodes(lab, host):
     view = lab.salt(host, "hastack_rabbitmq.status", "-t", "30").get(host)
     return len(view["running"]) if isinstance(view, dict) and view.get("healthy") else 0
 
+
+def client_losses(lab, writer, publisher, database, queue, moment):
+    """
+    After a writer and a confirmed publisher were stopped: (lost rows, lost messages, longest commit
+    gap, longest confirm gap) since ``moment``. Lost: acknowledged but not found afterwards.
+    """
+    import amqp_load  # pylint: disable=import-outside-toplevel
+    import commit_load  # pylint: disable=import-outside-toplevel
+
+    lost_rows = len(commit_load.missing_rows(lab, database, writer.acked()))
+    got = set(amqp_load.consume_all(lab, lab.hosts[0], queue, timeout=120))
+    lost_msgs = len(publisher.confirmed() - got)
+    return lost_rows, lost_msgs, writer.longest_gap(after=moment), publisher.longest_gap(after=moment)

@@ -14,7 +14,7 @@ import time
 
 import amqp_load
 import commit_load
-from common import healing, log, summary, wait_for
+from common import client_losses, healing, log, summary, wait_for
 
 ORDER = 82
 CHEAP = False
@@ -49,10 +49,7 @@ def one_run(lab):
     finally:
         writer.stop()
         publisher.stop()
-    lost_rows = len(commit_load.missing_rows(lab, DATABASE, writer.acked()))
-    got = set(amqp_load.consume_all(lab, lab.hosts[0], QUEUE, timeout=120))
-    lost_msgs = len(publisher.confirmed() - got)
-    gap, confirm_gap = writer.longest_gap(after=moment), publisher.longest_gap(after=moment)
+    lost_rows, lost_msgs, gap, confirm_gap = client_losses(lab, writer, publisher, DATABASE, QUEUE, moment)
     log(f"[heal_link_cut] {victim} cut {CUT_S}s: healed {healed}s after the link came back; longest commit "
         f"gap {gap}s, confirm gap {confirm_gap}s; lost {lost_rows} rows, {lost_msgs} messages")
     return healed, gap, confirm_gap, lost_rows + lost_msgs

@@ -11,7 +11,8 @@ Every fact the states and orchestrations use is derived here, once, from the
 merged data: ``cluster_view`` (what the whole stack looks like: roles, tiers,
 deploy order, HAProxy backends, Galera and RabbitMQ membership) and
 ``minion_view`` (what one host is: its roles, tiers, address, VRRP priority).
-``hastack/map.jinja`` only merges the layers and calls ``derive``.
+``hastack/map.jinja`` only calls ``mapdata``, which merges the layers and
+calls ``derive``.
 
 The logic lives in plain functions that take plain dicts (``merge_config``,
 ``check_config``, ``cluster_view``, ...); the Salt-facing functions only gather
@@ -20,6 +21,7 @@ the data and call them.
 
 import copy
 import ipaddress
+import json
 import logging
 import pathlib
 import re
@@ -39,6 +41,9 @@ TIERS_PREFIX = "hastack/parameters/tiers/"
 PLACEHOLDER = "CHANGE_ME"
 # Used only when neither defaults nor pillar set secret_min_length.
 FALLBACK_SECRET_MIN_LENGTH = 16
+# A state run renders map.jinja once per sls (some 40 in a highstate): the
+# parameter files and the derived view are kept this long in __context__.
+CACHE_SECONDS = 30
 
 
 def __virtual__():
@@ -1047,12 +1052,35 @@ def _tier_urls():
     return [f"salt://{path}" for path in sorted(listed or []) if path.endswith(".yaml")]
 
 
+def _cached(key, build):
+    """
+    ``build()``, kept in ``__context__`` under ``key`` for CACHE_SECONDS. A
+    minion job gets a fresh context, so this only spares the repeats inside one
+    run; in a long-lived process (reactor, engine) a changed file is read again
+    after CACHE_SECONDS.
+    """
+    try:
+        store = __context__.setdefault("hastack.cache", {})
+    except NameError:
+        return build()
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = build()
+    store[key] = (now, value)
+    return value
+
+
 def _layers():
     """(defaults_doc, os_family_doc, tier_docs) as map.jinja would import them."""
-    defaults_doc = _read_yaml(DEFAULTS_URL)
-    tier_docs = [_read_yaml(url) for url in _tier_urls()]
     os_family = _grain("os_family") or "Debian"
-    return defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family)), tier_docs
+
+    def read():
+        defaults_doc = _read_yaml(DEFAULTS_URL)
+        tier_docs = [_read_yaml(url) for url in _tier_urls()]
+        return defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family)), tier_docs
+    return copy.deepcopy(_cached(("layers", os_family), read))
 
 
 def _pillar():
@@ -1189,7 +1217,9 @@ def mapdata(minion=None, unmask=False):
         Minion id; defaults to the id of the minion running the function.
 
     unmask
-        Return the real secrets (only for code that needs them).
+        Return the real secrets (only for code that needs them: map.jinja).
+
+    The answer is kept for CACHE_SECONDS per pillar, minion and interfaces.
 
     CLI Example:
 
@@ -1200,10 +1230,16 @@ def mapdata(minion=None, unmask=False):
     """
     minion = minion or _this_minion()
     interfaces = _grain("ip4_interfaces", {}) if minion == _this_minion() else {}
-    config = _config()
-    if not unmask and isinstance(config.get("secrets"), dict):
-        config["secrets"] = {name: MASK for name in config["secrets"]}
-    return derive(config, minion, interfaces)
+
+    def build():
+        config = _config()
+        if not unmask and isinstance(config.get("secrets"), dict):
+            config["secrets"] = {name: MASK for name in config["secrets"]}
+        return derive(config, minion, interfaces)
+    # The pillar is part of the key: an orchestration's pillar override is seen.
+    key = ("mapdata", minion, bool(unmask), json.dumps(_pillar(), sort_keys=True, default=str),
+           json.dumps(interfaces, sort_keys=True, default=str))
+    return copy.deepcopy(_cached(key, build))
 
 
 def deploy_steps():

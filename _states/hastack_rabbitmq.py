@@ -46,6 +46,11 @@ def clustered(name, peers, timeout=120):
         ret["result"] = False
         ret["comment"] = f"{name} is not running; start rabbitmq-server first"
         return ret
+    if name in mine["running"] and set(peers) <= set(mine["running"]):
+        # Every peer runs in this node's cluster: nothing to ask them (each
+        # question is a rabbitmqctl run, an Erlang VM start).
+        ret["comment"] = f"{name} is a member of cluster {mine['cluster_name']} ({', '.join(mine['running'])} running)"
+        return ret
     views = _peer_views(name, peers)
     target = __salt__["hastack_rabbitmq.choose_join_target"](name, mine, views)
     if target is None:

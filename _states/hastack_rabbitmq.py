@@ -168,13 +168,13 @@ def user_present(name, password_pillar, perms=None):
         ret["result"] = False
         ret["comment"] = f"pillar {password_pillar} is empty or missing: no password for user {name}"
         return ret
-    exists = __salt__["hastack_rabbitmq.user_exists"](name)
-    if not exists:
-        action = "created"
-    elif not __salt__["hastack_rabbitmq.check_password"](name, password):
-        action = "changed"
+    # The password check first: it passes on a converged cluster, and then
+    # listing the users (one more rabbitmqctl run) is not needed.
+    if __salt__["hastack_rabbitmq.check_password"](name, password):
+        exists, action = True, None
     else:
-        action = None
+        exists = __salt__["hastack_rabbitmq.user_exists"](name)
+        action = "changed" if exists else "created"
     held = __salt__["hastack_rabbitmq.permissions"](name) if exists else {}
     missing = {vhost: list(want) for vhost, want in (perms or {}).items()
                if held.get(vhost) != list(want)}

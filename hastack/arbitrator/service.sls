@@ -11,7 +11,10 @@ include:
 hastack-arbitrator-service-init-links-present:
   cmd.run:
     - name: update-rc.d {{ hastack.arbitrator.service }} defaults
-    - unless: find /etc/rc2.d -name 'S??{{ hastack.arbitrator.service }}' | grep -q .
+    - unless:
+      - fun: file.find
+        path: /etc/rc2.d
+        name: 'S??{{ hastack.arbitrator.service }}'
     - require:
       - sls: hastack.arbitrator.package
 

@@ -349,6 +349,7 @@ HEAL_DEFAULTS = {
     "lock_ttl": 900,
     "dedupe_window": 60,
     "galera_outage_grace": 60,
+    "host_back_retry": 60,
     "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
     "beacons": {"service_delay": 2, "service_interval": 5, "cluster_interval": 5, "cluster_status_interval": 30},
     "history": 200,

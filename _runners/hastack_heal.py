@@ -53,6 +53,7 @@ FALLBACK = {
     "lock_ttl": 900,
     "dedupe_window": 60,
     "galera_outage_grace": 60,
+    "host_back_retry": 60,
     "backoff": {"max_failures": 3, "max_heals": 3, "window": 1800},
     "history": 200,
 }
@@ -282,17 +283,17 @@ def outage_refusal(action):
             " so the healer waits for them to come back")
 
 
-def keeps_host_lost(action, verdict, reason):
+def host_back_finished(memory, minion):
     """
-    Whether a host_back that may not run now leaves its host lost, so the
-    reconciler's next round asks again: refused (another host is being brought
-    back, maintenance, switch off), also when the refusal is only repeated.
-    The reconciler forgets a lost host when it fires host_back, so without
-    this a second host returning at the same time would never be brought back.
+    The reconciler's memory once ``minion``'s host_back is done: no longer
+    lost nor returning. Until then its service heals wait (``admit``) and the
+    reconciler fires host_back again every ``host_back_retry`` seconds (one
+    refused because another host was being brought back runs later).
     """
-    if action.get("action") != "host_back":
-        return False
-    return verdict == "refused" or (verdict == "duplicate" and str(reason).startswith("refused "))
+    memory = copy.deepcopy(memory or {})
+    for key in ("lost", "returning"):
+        (memory.get(key) or {}).pop(minion, None)
+    return memory
 
 
 def admit(action, now, settings, maintenance, history, locks, observed=None, lost=None):
@@ -381,8 +382,10 @@ def reconcile_events(view, answers, memory, now):
     Compare what each stack host must run with what it answered and return
     ``(events, memory)``: events ``(tag, data)`` for the reactors, and the
     memory to keep for the next run (``silent``: since when a host does not
-    answer, ``lost``: hosts declared lost, ``galera_no_primary``: since when
-    no db host is in a Primary Component).
+    answer, ``lost``: hosts declared lost, ``returning``: when host_back was
+    last fired for a lost host that answers again, ``galera_no_primary``:
+    since when no db host is in a Primary Component). A lost host stays lost
+    until its host_back is done (``host_back_finished``).
 
     answers
         ``{minion: None (no answer) or {"services": {name: bool}, "galera": status or None}}``.
@@ -391,11 +394,15 @@ def reconcile_events(view, answers, memory, now):
     memory = copy.deepcopy(memory or {})
     silent = memory.setdefault("silent", {})
     lost = memory.setdefault("lost", {})
+    returning = memory.setdefault("returning", {})
     events = []
     grace = float(settings["host_grace"])
+    retry = float(settings["host_back_retry"])
     for minion in sorted((view or {}).get("stack_minions") or []):
         answer = (answers or {}).get(minion)
         if not isinstance(answer, dict):
+            # Silent again: host_back is fired as soon as it answers.
+            returning.pop(minion, None)
             since = silent.setdefault(minion, now)
             if minion not in lost and now - since >= grace:
                 lost[minion] = now
@@ -406,10 +413,11 @@ def reconcile_events(view, answers, memory, now):
             continue
         silent.pop(minion, None)
         if minion in lost:
-            del lost[minion]
-            events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
-                           {"kind": "host_back", "minion": minion, "id": minion,
-                            "reason": f"reconciler: {minion} answers again"}))
+            if minion not in returning or now - float(returning[minion]) >= retry:
+                returning[minion] = now
+                events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
+                               {"kind": "host_back", "minion": minion, "id": minion,
+                                "reason": f"reconciler: {minion} answers again"}))
             # Its return applies the whole host: no service heals for it now.
             continue
         services = answer.get("services") if isinstance(answer.get("services"), dict) else {}
@@ -425,7 +433,14 @@ def reconcile_events(view, answers, memory, now):
     primary = [m for m, a in answering.items()
                if isinstance(a.get("galera"), dict) and a["galera"].get("wsrep_cluster_status") == "Primary"]
     if db and answering and not primary:
-        since = memory.setdefault("galera_no_primary", now)
+        if set(db) - set(answering):
+            # The outage clock runs only once every db host answers: a host
+            # back from a power loss first gets the start stage (pc.recovery),
+            # not at once the recover stage (a bootstrap).
+            memory.pop("galera_no_primary", None)
+            since = now
+        else:
+            since = memory.setdefault("galera_no_primary", now)
         stage = "recover" if now - since >= float(settings["galera_outage_grace"]) else "start"
         events.append((f"{RECONCILE_PREFIX}/galera_no_primary/{stage}",
                        {"kind": "galera_no_primary", "stage": stage, "since": since,
@@ -867,6 +882,10 @@ def heal(event_data=None, step="begin", view=None, error=""):
             return dict(_event_payload(action, record.get("heal_id") or "", float(record.get("taken") or now),
                                        now, reason), key=key, phase=step, finished=now)
         record, _, history = finish_heal(directory, action["cluster"], key, ended, settings.get("history", 200))
+        if step == "done" and action.get("action") == "host_back":
+            with _guard(directory):
+                memory = host_back_finished(_read_json(directory / "reconcile.json", {}), action["target"])
+                _write_json(directory / "reconcile.json", memory)
         started = float(record.get("taken") or now)
         heal_id = record.get("heal_id") or ""
         _fire(f"{EVENT_PREFIX}/{action['cluster']}/{step}", _event_payload(action, heal_id, started, now, reason))
@@ -897,11 +916,6 @@ def heal(event_data=None, step="begin", view=None, error=""):
         taken, holder = take_lock(directory, action, heal_id, now, settings["lock_ttl"], os.getpid())
         if not taken:
             verdict, reason = "refused", f"cluster {action['cluster']} is busy ({holder.get('heal_id')})"
-    if keeps_host_lost(action, verdict, reason):
-        with _guard(directory):
-            memory = _read_json(directory / "reconcile.json", {})
-            memory.setdefault("lost", {}).setdefault(action["target"], now)
-            _write_json(directory / "reconcile.json", memory)
     payload = _event_payload(action, heal_id, now, now, reason)
     if verdict == "run":
         append_history(directory, dict(payload, key=key, phase="start"), settings.get("history", 200))

@@ -228,21 +228,6 @@ def test_reconciler_outage_carries_the_silent_db_hosts(heal, view):
 BACK = {"cluster": "hosts", "action": "host_back", "target": "ctl3", "service": "", "reason": "back"}
 
 
-@pytest.mark.parametrize("action, verdict, reason, keeps", [
-    # another host is being brought back: ask again next round
-    (BACK, "refused", "cluster hosts is busy with host_back of ctl2 (h1)", True),
-    (BACK, "duplicate", "refused 20 s ago: host ctl3 is under maintenance", True),
-    # it runs, runs already or was just done: nothing to ask again
-    (BACK, "run", "back", False),
-    (BACK, "duplicate", "the same heal runs already (h2)", False),
-    (BACK, "duplicate", "the failure seen then was done 3 s ago", False),
-    # other heals are asked again by their own events
-    (ACTION, "refused", "cluster memcached is busy", False),
-])
-def test_a_refused_host_back_keeps_the_host_lost(heal, action, verdict, reason, keeps):
-    assert heal.keeps_host_lost(action, verdict, reason) is keeps
-
-
 @pytest.mark.parametrize("action, lost, verdict", [
     # a powered-on host's beacons: its services wait for its host_back
     (dict(ACTION, target="ctl3"), ["ctl3"], "duplicate"),
@@ -257,11 +242,30 @@ def test_service_heals_of_a_lost_host_wait_for_its_return(heal, action, lost, ve
     assert got == verdict, reason
 
 
-def test_a_host_kept_lost_is_brought_back_next_round(heal, view):
+def test_a_returning_host_stays_lost_until_its_host_back_is_done(heal, view):
+    retry = heal.settings_of(view)["host_back_retry"]
     answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2", "ctl3")}
+    answers["ctl3"]["services"]["memcached"] = False
     events, memory = heal.reconcile_events(view, answers, {"silent": {}, "lost": {"ctl3": NOW}}, NOW + 10)
+    # host_back, and no service heal of the host coming back
     assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
-    assert memory["lost"] == {}
+    assert memory["lost"] == {"ctl3": NOW} and memory["returning"] == {"ctl3": NOW + 10}
+    # not fired again while it may still run...
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 10 + retry - 1)
+    assert events == []
+    # ...but again after host_back_retry (it was refused: another host was being brought back)
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 10 + retry)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
+    # silent again before it was back: fired as soon as it answers
+    events, memory = heal.reconcile_events(view, {m: answers[m] for m in ("ctl1", "ctl2")}, memory, NOW + 100)
+    assert events == [] and memory["returning"] == {}
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 101)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
+    # its host_back done: an ordinary host again, its services compared
+    memory = heal.host_back_finished(memory, "ctl3")
+    assert memory["lost"] == {} and memory["returning"] == {}
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 102)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/service_down/ctl3/memcached"]
 
 
 @pytest.mark.parametrize("data, want", [
@@ -330,7 +334,7 @@ def test_reconcile_all_well(heal, view):
     answers = {m: ok_answer(ALL) for m in ("ctl1", "ctl2", "ctl3")}
     events, memory = heal.reconcile_events(view, answers, {}, NOW)
     assert events == []
-    assert memory == {"silent": {}, "lost": {}}
+    assert memory == {"silent": {}, "lost": {}, "returning": {}}
 
 
 def test_reconcile_service_down(heal, view):
@@ -361,7 +365,7 @@ def test_reconcile_host_lost_after_grace_then_back(heal, view):
     back = dict(answers, ctl3={"services": {}, "galera": None})
     events, memory = heal.reconcile_events(view, back, memory, NOW + grace + 20)
     assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
-    assert memory == {"silent": {}, "lost": {}}
+    assert memory == {"silent": {}, "lost": {"ctl3": NOW + grace}, "returning": {"ctl3": NOW + grace + 20}}
 
 
 def test_reconcile_short_silence_is_forgotten(heal, view):
@@ -393,6 +397,21 @@ def test_reconcile_galera_reports_silent_members(heal, view):
     events, _ = heal.reconcile_events(view, answers, {}, NOW)
     outage = [data for tag, data in events if data["kind"] == "galera_no_primary"]
     assert outage[0]["silent"] == ["ctl2", "ctl3"]
+
+
+def test_outage_clock_starts_when_every_db_host_answers(heal, view):
+    # Two db hosts powered off for longer than the grace: the start stage
+    # (pc.recovery) comes first once they are back, not a bootstrap at once.
+    grace = heal.settings_of(view)["galera_outage_grace"]
+    alone = {"ctl1": ok_answer(ALL, galera="non-Primary")}
+    _, memory = heal.reconcile_events(view, alone, {}, NOW)
+    events, memory = heal.reconcile_events(view, alone, memory, NOW + 10 * grace)
+    assert [d["stage"] for t, d in events if d["kind"] == "galera_no_primary"] == ["start"]
+    back = dict(alone, ctl2=ok_answer(ALL, galera=None), ctl3=ok_answer(ALL, galera=None))
+    events, memory = heal.reconcile_events(view, back, memory, NOW + 10 * grace + 1)
+    assert [d["stage"] for t, d in events if d["kind"] == "galera_no_primary"] == ["start"]
+    events, memory = heal.reconcile_events(view, back, memory, NOW + 11 * grace + 1)
+    assert [d["stage"] for t, d in events if d["kind"] == "galera_no_primary"] == ["recover"]
 
 
 def test_reconcile_nothing_answers_is_no_galera_outage(heal, view):

@@ -1,8 +1,10 @@
 """A blackout: every host of the session lab loses power at once, under a commit
 load, and boots again with an empty /run. `hastack-lab up` (the deploy after a
 full stop) must stop at Galera, the first tier, name `hastack.galera.recover`
-and start nothing after it; the recovery and a deploy then bring back the
-whole stack with every acknowledged commit.
+and start nothing after it; the recovery (one bootstrap, of the member with
+the highest committed position) and a deploy then bring back the whole stack
+with every acknowledged commit, and the next deploy changes nothing. This is
+the lab's full-outage recovery test; the chaos suite has the healer's.
 
 Marked `outage`: it takes the whole session lab down, so it runs last.
 """
@@ -57,7 +59,10 @@ def test_blackout_then_up_and_recover_brings_back_the_whole_stack(lab):
 
     recovered = lab.orchestrate("hastack.galera.recover")
     assert recovered["ok"], recovered["errors"]
-    assert [s["id"] for s in recovered["steps"] if s["id"].endswith("-bootstrapped")]
+    # Exactly one member bootstrapped: the one holding the highest committed position.
+    assert len([s["id"] for s in recovered["steps"] if s["id"].endswith("-bootstrapped")]) == 1
+    steps = {s["id"]: s for s in recovered["steps"]}
+    assert "highest seqno" in steps["hastack-galera-recover-decision"]["comment"]
     # With Galera back, the deploy brings up every tier after it (the VIP too).
     deploy = lab.orchestrate("hastack.deploy")
     assert deploy["ok"], deploy["errors"]

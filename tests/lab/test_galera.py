@@ -257,46 +257,6 @@ def test_killed_node_rejoins_by_ist_and_sees_rows_written_meanwhile(lab):
     assert {h: mariadbd_pid(lab, h) for h in ("ctl1", "ctl2")} == others
 
 
-def test_full_outage_recovery_keeps_every_acknowledged_row(lab):
-    # A writer on ctl1 commits rows one by one and prints each one once committed.
-    lab.exec("ctl1", ["python3", "-c", (
-        "import sys\n"
-        "with open('/tmp/writer.sql', 'w') as out:\n"
-        "    for i in range(20000):\n"
-        f"        out.write(f\"INSERT INTO {DB}.t (v) VALUES ('ack-{{i}}'); SELECT 'ack-{{i}}';\\n\")\n")])
-    lab.exec("ctl1", ["sh", "-c", "nohup sh -c 'mariadb -N -B --unbuffered < /tmp/writer.sql "
-                                  "> /tmp/acks 2>/tmp/writer.err' >/dev/null 2>&1 &"])
-    wait_until(lambda: len(lab.exec("ctl1", ["cat", "/tmp/acks"], check=False).stdout.split()) >= 200,
-               60, 0.1, "200 acknowledged inserts")
-    # Every db host crashes while rows are being committed.
-    for host in db_hosts(lab):
-        crash(lab, host)
-    acked = set(lab.exec("ctl1", ["cat", "/tmp/acks"]).stdout.split())
-    assert len(acked) >= 200
-
-    started = time.monotonic()
-    result = lab.orchestrate("hastack.galera.recover")
-    GALERA_TIMES["full_recovery"] = round(time.monotonic() - started, 1)
-    assert result["ok"], result["errors"]
-    steps = {s["id"]: s for s in result["steps"]}
-    boot = [s for s in result["steps"] if s["id"].endswith("-bootstrapped")]
-    assert len(boot) == 1
-    GALERA_TIMES["recovery_bootstrap_step"] = round(boot[0]["duration_ms"] / 1000, 1)
-    assert "highest seqno" in steps["hastack-galera-recover-decision"]["comment"]
-    assert all_synced(lab)
-    for host in db_hosts(lab):
-        present = {r[0] for r in sql(lab, host, f"SELECT v FROM {DB}.t WHERE v LIKE 'ack-%'")}
-        assert acked <= present, f"{host} lost {len(acked - present)} acknowledged rows"
-    # Deploy on the recovered cluster changes nothing in the Galera steps.
-    pids = {h: mariadbd_pid(lab, h) for h in db_hosts(lab)}
-    deploy = lab.orchestrate("hastack.deploy")
-    assert deploy["ok"], deploy["errors"]
-    galera_steps = [s for s in deploy["steps"]
-                    if s["id"].startswith("hastack-deploy-galera-") and s["id"].endswith("-applied")]
-    assert len(galera_steps) == 3 and all(s["changes"] == 0 for s in galera_steps)
-    assert {h: mariadbd_pid(lab, h) for h in db_hosts(lab)} == pids
-
-
 def test_recover_refuses_while_the_cluster_runs(lab):
     pids = {h: mariadbd_pid(lab, h) for h in db_hosts(lab)}
     result = lab.orchestrate("hastack.galera.recover")

@@ -88,6 +88,14 @@ def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
     views = _peer_views(name, peers)
     running_views = {p: v for p, v in views.items() if v and p in v["running"]}
     if not running_views:
+        # No peer runs: the cluster lost its majority, so nobody can have
+        # forgotten this node since. A paused peer (pause_minority) still
+        # answers with its members; this node's start gives it back a majority.
+        paused_views = {p: v for p, v in views.items() if v}
+        if any(name in v["members"] for v in paused_views.values()):
+            ret["comment"] = (f"{name} is still a member of the cluster (no peer runs; "
+                              f"{', '.join(sorted(paused_views))} waiting for a majority): its data stays")
+            return ret
         ret["result"] = False
         ret["comment"] = f"no running peer among {', '.join(sorted(views))}: nothing to rejoin"
         return ret

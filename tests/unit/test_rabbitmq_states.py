@@ -97,3 +97,19 @@ def test_test_mode_changes_nothing(fake_salt, opts):
     opts["test"] = True
     ret = absent()
     assert ret["result"] is None and fake_salt.calls == []
+
+
+@pytest.mark.parametrize("views, result, words", [
+    # two of three hosts lost: the survivor paused (pause_minority) still lists
+    # this node, which nobody can have forgotten without a majority
+    ({P1: {"running": [], "members": [P1, P2, ME]}, P2: None}, True, "still a member"),
+    # a paused peer that does not list it: nothing safe to decide
+    ({P1: {"running": [], "members": [P1, P2]}, P2: None}, False, "no running peer"),
+    # no peer answers at all
+    ({P1: None, P2: None}, False, "no running peer"),
+])
+def test_without_a_running_peer_the_data_stays(fake_salt, views, result, words):
+    fake_salt["hastack_rabbitmq.status"] = lambda node=None: views.get(node) if node else None
+    ret = absent()
+    assert ret["result"] is result and words in ret["comment"], ret
+    assert fake_salt.calls == []

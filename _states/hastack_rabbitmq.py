@@ -75,7 +75,8 @@ def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
     For a node the cluster has forgotten (``forget_cluster_node`` while it was
     down): stop it and remove its Mnesia data, so it starts as a blank node
     that ``clustered`` then joins. Does nothing while any running peer still
-    lists the node as a member, or when the node already runs on its own.
+    lists the node as a member, when no peer runs (a forget needs a running
+    majority), or when the node already runs on its own.
 
     name
         This minion's node name.
@@ -88,16 +89,12 @@ def forgotten_data_absent(name, peers, data_dir, service="rabbitmq-server"):
     views = _peer_views(name, peers)
     running_views = {p: v for p, v in views.items() if v and p in v["running"]}
     if not running_views:
-        # No peer runs: the cluster lost its majority, so nobody can have
-        # forgotten this node since. A paused peer (pause_minority) still
-        # answers with its members; this node's start gives it back a majority.
-        paused_views = {p: v for p, v in views.items() if v}
-        if any(name in v["members"] for v in paused_views.values()):
-            ret["comment"] = (f"{name} is still a member of the cluster (no peer runs; "
-                              f"{', '.join(sorted(paused_views))} waiting for a majority): its data stays")
-            return ret
-        ret["result"] = False
-        ret["comment"] = f"no running peer among {', '.join(sorted(views))}: nothing to rejoin"
+        # No peer runs (down, or paused by pause_minority, which answers no
+        # cluster_status): a forget needs a running majority, so nobody can
+        # have forgotten this node since the cluster lost it. Its data stays;
+        # its start may give a paused peer its majority back.
+        ret["comment"] = (f"no peer among {', '.join(sorted(views))} runs: nobody can have forgotten "
+                          f"{name} without a majority, its data stays")
         return ret
     if any(name in v["members"] for v in running_views.values()):
         ret["comment"] = f"{name} is still a member of the cluster: its data stays"

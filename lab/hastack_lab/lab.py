@@ -687,13 +687,20 @@ class Lab:
         return data["hastack"]["secrets"][name]
 
     def crash(self, host, *names, timeout=10):
-        """kill -9 every process of these exact names inside host; wait until they are gone."""
+        """kill -9 every process of these exact names inside host; wait until those pids are gone.
+
+        Only the killed pids are waited for: with healing on, a new process of the same name
+        may already run before this sees the old ones go.
+        """
         pattern = "|".join(names)
-        pids = self.exec(host, ["pgrep", "-x", pattern], check=False).stdout.split()
-        if pids:
-            self.exec(host, ["kill", "-9", *pids], check=False)
-        wait_until(lambda: self.exec(host, ["pgrep", "-x", pattern], check=False).returncode != 0,
-                   timeout, 0.1, f"{pattern} on {host} to die")
+        pids = set(self.exec(host, ["pgrep", "-x", pattern], check=False).stdout.split())
+        if not pids:
+            return
+        self.exec(host, ["kill", "-9", *pids], check=False)
+
+        def gone():
+            return not pids & set(self.exec(host, ["pgrep", "-x", pattern], check=False).stdout.split())
+        wait_until(gone, timeout, 0.1, f"{pattern} on {host} to die")
         return [int(p) for p in pids]
 
     def set_link(self, host, up):

@@ -172,9 +172,37 @@ def backends_of(server, sock=None):
     return sorted({r["backend"] for r in servers(sock=sock) if r["server"] == server})
 
 
-def drain_host(server, sock=None):
+def listening(sock=None):
+    """
+    True when an HAProxy answers on the admin socket here (False: none runs,
+    or a killed one left its socket file behind).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt lb1 hastack_haproxy.listening
+    """
+    path = _socket_path(sock)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(5)
+        try:
+            conn.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return False
+    return True
+
+
+# What a skip_stopped call returns where no HAProxy runs. The formula keeps no
+# server-state file, so an HAProxy that starts later has every server ready.
+NOT_RUNNING = "no HAProxy runs here: it starts with every server ready"
+
+
+def drain_host(server, sock=None, skip_stopped=False):
     """
     Drain ``server`` from every backend it is in; returns the backends.
+    With ``skip_stopped``, returns at once where no HAProxy runs (see
+    ``ready_host``; its health checks take the server out after a start).
 
     CLI Example:
 
@@ -183,6 +211,8 @@ def drain_host(server, sock=None):
         salt -L lb1,lb2 hastack_haproxy.drain_host ctl1
     """
     sock = _socket_path(sock)
+    if skip_stopped and not listening(sock):
+        return NOT_RUNNING
     rows = [r for r in servers(sock=sock) if r["server"] == server]
     os.makedirs(DRAIN_RECORD_DIR, exist_ok=True)
     with open(os.path.join(DRAIN_RECORD_DIR, f"{server}.json"), "w", encoding="utf-8") as record:
@@ -193,17 +223,23 @@ def drain_host(server, sock=None):
     return backends
 
 
-def ready_host(server, sock=None):
+def ready_host(server, sock=None, skip_stopped=False):
     """
     Put ``server`` back into every backend it is in; returns the backends.
+
+    With ``skip_stopped``, a host where no HAProxy runs (a load balancer that
+    is itself being healed) is not an error: nothing there to make ready.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt -L lb1,lb2 hastack_haproxy.ready_host ctl1
+        salt -L lb1,lb2 hastack_haproxy.ready_host ctl1 skip_stopped=True
     """
     sock = _socket_path(sock)
+    if skip_stopped and not listening(sock):
+        return NOT_RUNNING
     backends = backends_of(server, sock)
     for backend in backends:
         ready(backend, server, sock)
@@ -240,11 +276,12 @@ def wait_drained(server, backend=None, timeout=60, sock=None):
     return _poll(pending, timeout, f"{server} still has sessions after {timeout}s")
 
 
-def wait_up(server, backend=None, timeout=60, sock=None):
+def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False):
     """
     Wait until ``server`` passes its health checks (UP) in one backend, or in
     every backend where it was UP when ``drain_host`` took it out (all its
-    backends when there is no such record).
+    backends when there is no such record). With ``skip_stopped``, returns
+    at once where no HAProxy runs (see ``ready_host``).
 
     CLI Example:
 
@@ -253,6 +290,8 @@ def wait_up(server, backend=None, timeout=60, sock=None):
         salt lb1 hastack_haproxy.wait_up ctl1 backend=galera
     """
     sock = _socket_path(sock)
+    if skip_stopped and not listening(sock):
+        return NOT_RUNNING
     record = os.path.join(DRAIN_RECORD_DIR, f"{server}.json")
     wanted = None
     if backend is None and os.path.exists(record):

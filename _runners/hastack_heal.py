@@ -398,6 +398,7 @@ def reconcile_events(view, answers, memory, now):
     events = []
     grace = float(settings["host_grace"])
     retry = float(settings["host_back_retry"])
+    due = []  # lost hosts that answer, whose host_back is to be fired
     for minion in sorted((view or {}).get("stack_minions") or []):
         answer = (answers or {}).get(minion)
         if not isinstance(answer, dict):
@@ -414,10 +415,7 @@ def reconcile_events(view, answers, memory, now):
         silent.pop(minion, None)
         if minion in lost:
             if minion not in returning or now - float(returning[minion]) >= retry:
-                returning[minion] = now
-                events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
-                               {"kind": "host_back", "minion": minion, "id": minion,
-                                "reason": f"reconciler: {minion} answers again"}))
+                due.append(minion)
             # Its return applies the whole host: no service heals for it now.
             continue
         services = answer.get("services") if isinstance(answer.get("services"), dict) else {}
@@ -427,6 +425,16 @@ def reconcile_events(view, answers, memory, now):
                                {"kind": "service_down", "minion": minion, "service": service,
                                 # the keys of a service beacon event, so orchestrations read either
                                 "id": minion, "service_name": service, service: {"running": False}}))
+
+    if due:
+        # One host_back per round, the one fired longest ago (never: first).
+        # Hosts come back one at a time; in host order, a host whose
+        # host_back keeps failing would take the lock from the others forever.
+        minion = min(due, key=lambda m: (float(returning.get(m, float("-inf"))), m))
+        returning[minion] = now
+        events.append((f"{RECONCILE_PREFIX}/host_back/{minion}",
+                       {"kind": "host_back", "minion": minion, "id": minion,
+                        "reason": f"reconciler: {minion} answers again"}))
 
     db = ((view or {}).get("roles") or {}).get("db") or []
     answering = {m: (answers or {}).get(m) for m in db if isinstance((answers or {}).get(m), dict)}

@@ -65,6 +65,7 @@ hastack-heal-host-back-{{ minion }}-ready:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ minion }}]
+    - kwarg: {skip_stopped: true}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-applied
 
@@ -74,7 +75,7 @@ hastack-heal-host-back-{{ minion }}-up:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ minion }}]
-    - kwarg: {timeout: {{ timeout }}}
+    - kwarg: {timeout: {{ timeout }}, skip_stopped: true}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-ready
     - require_in:

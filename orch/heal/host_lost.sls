@@ -62,5 +62,9 @@ hastack-heal-host-lost-failed:
     - step: failed
     - error: "orch.rabbitmq.forget failed for {{ minion }}"
     - view: {{ heal_view | json }}
+    # Only when the forget itself ran and failed: a refused check has already
+    # ended this heal (refused), and must not count as a failure towards gave_up.
+    - require:
+      - salt: hastack-heal-host-lost-{{ minion }}-forget-checked
     - onfail:
       - salt: hastack-heal-host-lost-{{ minion }}-forgotten

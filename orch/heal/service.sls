@@ -34,6 +34,7 @@ hastack-heal-service-{{ minion }}-drained:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ minion }}]
+    - kwarg: {skip_stopped: true}
     - require:
       - salt: hastack-heal-service-begin
     - require_in:
@@ -69,6 +70,7 @@ hastack-heal-service-{{ minion }}-ready:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ minion }}]
+    - kwarg: {skip_stopped: true}
     - require:
       - salt: hastack-heal-service-{{ minion }}-healthy
     - require_in:

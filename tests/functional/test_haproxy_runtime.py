@@ -124,3 +124,21 @@ def test_wait_drained_waits_for_open_sessions(haproxy):
 def test_unknown_server_is_a_clear_error(haproxy):
     with pytest.raises(haproxy_mod.CommandExecutionError, match="app/nosuch"):
         haproxy_mod.drain("app", "nosuch", sock=haproxy["sock"])
+
+
+def test_skip_stopped_passes_over_a_host_without_haproxy_and_only_then(haproxy, tmp_path):
+    # A healer bringing one host back must not fail on a load balancer that is
+    # itself down; a killed HAProxy leaves its socket file behind.
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))
+    for sock in (str(tmp_path / "absent.sock"), str(stale)):
+        assert haproxy_mod.listening(sock) is False
+        assert haproxy_mod.drain_host("a", sock=sock, skip_stopped=True) == haproxy_mod.NOT_RUNNING
+        assert haproxy_mod.ready_host("a", sock=sock, skip_stopped=True) == haproxy_mod.NOT_RUNNING
+        assert haproxy_mod.wait_up("a", timeout=1, sock=sock, skip_stopped=True) == haproxy_mod.NOT_RUNNING
+        with pytest.raises(haproxy_mod.CommandExecutionError, match="admin socket"):
+            haproxy_mod.ready_host("a", sock=sock)
+    # Where HAProxy runs, skip_stopped changes nothing.
+    assert haproxy_mod.listening(haproxy["sock"]) is True
+    assert haproxy_mod.ready_host("a", sock=haproxy["sock"], skip_stopped=True) == ["app"]

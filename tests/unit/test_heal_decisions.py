@@ -268,6 +268,20 @@ def test_a_returning_host_stays_lost_until_its_host_back_is_done(heal, view):
     assert [tag for tag, _ in events] == ["hastack/heal/reconcile/service_down/ctl3/memcached"]
 
 
+def test_two_returning_hosts_take_turns(heal, view):
+    # One host_back per round, the least recently fired first: a host whose
+    # host_back keeps failing cannot keep the other one out.
+    retry = heal.settings_of(view)["host_back_retry"]
+    answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2", "ctl3")}
+    memory = {"silent": {}, "lost": {"ctl2": NOW, "ctl3": NOW}}
+    fired = []
+    for step in range(0, int(3 * retry), 10):
+        events, memory = heal.reconcile_events(view, answers, memory, NOW + 100 + step)
+        fired += [(step, tag.rsplit("/", 1)[1]) for tag, _ in events]
+    assert [host for _, host in fired] == ["ctl2", "ctl3", "ctl2", "ctl3", "ctl2", "ctl3"], fired
+    assert [step for step, _ in fired] == [0, 10, retry, retry + 10, 2 * retry, 2 * retry + 10], fired
+
+
 @pytest.mark.parametrize("data, want", [
     ({"observed": 1700000000.5}, 1700000000.5),
     ({"_stamp": "2023-11-14T22:13:20.000000"}, 1700000000.0),

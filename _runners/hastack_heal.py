@@ -288,11 +288,15 @@ def host_back_finished(memory, minion):
     The reconciler's memory once ``minion``'s host_back is done: no longer
     lost nor returning. Until then its service heals wait (``admit``) and the
     reconciler fires host_back again every ``host_back_retry`` seconds (one
-    refused because another host was being brought back runs later).
+    refused because another host was being brought back runs later: at the
+    next round, once this one is done).
     """
     memory = copy.deepcopy(memory or {})
     for key in ("lost", "returning"):
         (memory.get(key) or {}).pop(minion, None)
+    # The next returning host need not wait host_back_retry: fired next round.
+    if memory.get("returning"):
+        memory["returning"] = {}
     return memory
 
 

@@ -280,6 +280,10 @@ def test_two_returning_hosts_take_turns(heal, view):
         fired += [(step, tag.rsplit("/", 1)[1]) for tag, _ in events]
     assert [host for _, host in fired] == ["ctl2", "ctl3", "ctl2", "ctl3", "ctl2", "ctl3"], fired
     assert [step for step, _ in fired] == [0, 10, retry, retry + 10, 2 * retry, 2 * retry + 10], fired
+    # ctl2 back: ctl3's host_back is fired at the next round, not after host_back_retry.
+    memory = heal.host_back_finished(memory, "ctl2")
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + 100 + 3 * retry + 1)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_back/ctl3"]
 
 
 @pytest.mark.parametrize("data, want", [

@@ -22,6 +22,15 @@ BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 
 
+def _runs_line(results):
+    """How many runs each figure has (a partial re-run may use fewer than the others)."""
+    counts = sorted({len(b.get("runs") or []) for b in results.get("benchmarks", []) if b.get("runs")})
+    if len(counts) > 1:
+        return f"{'–'.join(str(c) for c in (counts[0], counts[-1]))} runs per benchmark (see each row)"
+    count = counts[0] if counts else results.get("runs", "?")
+    return f"{count} run{'' if count == 1 else 's'} per benchmark"
+
+
 def _remeasured(results):
     """A line naming the benchmarks measured later than the rest (a partial bench/run)."""
     generated = results.get("generated")
@@ -111,7 +120,7 @@ def table(results):
         "",
         f"Measured {results.get('generated', '?')} on {machine.get('cpus', '?')} CPUs, "
         f"{machine.get('mem_total_mb', '?')} MiB, kernel {machine.get('kernel', '?')}, "
-        f"{results.get('runs', '?')} runs per benchmark, {fmt(results.get('elapsed_s'))} s in all; "
+        f"{_runs_line(results)}, {fmt(results.get('elapsed_s'))} s in all; "
         + ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) + ".",
         *_remeasured(results),
         "Figures: median (min–max). Ratio: hastack median / peer median (below 1: hastack is faster or smaller).",

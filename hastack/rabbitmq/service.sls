@@ -8,9 +8,10 @@ include:
 hastack-rabbitmq-service-running:
   service.running:
     - name: {{ hastack.rabbitmq.service }}
-    # Found by its command line: the init script's status runs rabbitmqctl
-    # (an Erlang VM start). systemd ignores sig and asks systemctl.
-    - sig: {{ hastack.rabbitmq.daemon | json }}
+    # No `sig`, although the init script's status costs a rabbitmqctl run:
+    # Salt's status.pid skips every ps line that contains the job's own pid
+    # as a substring, and the broker's line is full of numbers (-P 1048576),
+    # so now and then a running broker was reported dead and the state failed.
     - enable: True
     - watch:
       - sls: hastack.rabbitmq.config

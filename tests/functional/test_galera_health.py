@@ -70,25 +70,19 @@ def test_one_client_answers_every_check(client):
     assert first["pid"] == second["pid"]
 
 
-def test_a_client_that_exits_is_an_error_then_replaced(client):
+@pytest.mark.parametrize("failures", [
+    # the server went away, then cannot be reached when the client is started again
+    [("exit", "gone away"), ("refuse", "Can't connect")],
+    # the client does not answer in time
+    [("hang", "no answer within")],
+])
+def test_a_failing_client_is_an_error_then_replaced(client, failures):
     mode, reader, _ = client
     before = reader.read()["pid"]
-    mode.write_text("exit")
-    with pytest.raises(RuntimeError, match="gone away"):
-        reader.read()
-    mode.write_text("refuse")
-    with pytest.raises(RuntimeError, match="Can't connect"):
-        reader.read()
-    mode.write_text("synced")
-    assert reader.read()["pid"] != before
-
-
-def test_a_client_that_hangs_times_out_and_is_replaced(client):
-    mode, reader, _ = client
-    before = reader.read()["pid"]
-    mode.write_text("hang")
-    with pytest.raises(RuntimeError, match="no answer within"):
-        reader.read()
+    for failure, message in failures:
+        mode.write_text(failure)
+        with pytest.raises(RuntimeError, match=message):
+            reader.read()
     mode.write_text("synced")
     assert reader.read()["pid"] != before
 

@@ -19,7 +19,10 @@ The logic lives in plain functions that take plain dicts (``merge_config``,
 the data and call them.
 """
 
+import base64
 import copy
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -808,6 +811,26 @@ def _check_galera_timeouts(config, errors):
             errors.append(f"galera {small} ({options[small]}) must not exceed {share} ({options[large]})")
 
 
+def _check_keystone(config, roles, errors):
+    """Key repository numbers; the VIP keystone is reached at and reaches its database by."""
+    block = tiers_of(config).get("keystone")
+    if not isinstance(block, dict) or is_planned(block) or not _in_use(block, roles):
+        return
+    keystone = config.get("keystone") if isinstance(config.get("keystone"), dict) else {}
+    for section in ("fernet_tokens", "credential"):
+        settings = keystone.get(section) if isinstance(keystone.get(section), dict) else {}
+        for key, minimum in (("generation", 1), ("max_active_keys", 2)):
+            value = settings.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                errors.append(f"hastack:keystone:{section}:{key} must be an integer of at least {minimum}, "
+                              f"got {value!r}")
+    network = config.get("network") if isinstance(config.get("network"), dict) else {}
+    # With lb members, the network check says it already.
+    if not network.get("vip") and not roles.get("lb"):
+        errors.append(f"hastack:network:vip is missing but role api has members ({_join(roles.get('api'))}): "
+                      "keystone is reached, and reaches its database, through the VIP (role lb)")
+
+
 def check_config(config):
     """
     Every problem of a merged hastack config (defaults + pillar), as a list of
@@ -821,6 +844,7 @@ def check_config(config):
     _check_tiers(config, roles, errors)
     _check_keepalived(config, errors)
     _check_galera_timeouts(config, errors)
+    _check_keystone(config, roles, errors)
     for path in _placeholder_paths(config, "hastack"):
         if path not in reported:
             errors.append(f"{path} contains the placeholder {PLACEHOLDER}")
@@ -854,6 +878,98 @@ def _grant_host(cidr):
     return f"{net.network_address}/{net.netmask}"
 
 
+def _frontend_port(config, tier, listener, fallback):
+    """The VIP port of a tier block's HAProxy listener (``fallback`` when the block has none)."""
+    block = tiers_of(config).get(tier) or {}
+    frontends = block.get("frontends") if isinstance(block.get("frontends"), dict) else {}
+    frontend = frontends.get(listener) if isinstance(frontends.get(listener), dict) else {}
+    return frontend.get("port") or fallback
+
+
+def derive_key(seed, label, number):
+    """
+    One Fernet key (32 bytes, url-safe base64, as ``keystone-manage
+    fernet_setup`` writes them): HMAC-SHA256 of ``<label> <number>`` keyed
+    with ``seed``. The same seed gives the same key on every host and at
+    every apply; without the seed the keys cannot be guessed.
+    """
+    digest = hmac.new(str(seed).encode(), f"hastack keystone {label} {number}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def key_repository(seed, label, generation, max_active_keys, mask=None):
+    """
+    ``{file name: key}`` of a keystone key repository (fernet tokens or
+    credentials) at ``generation`` (1, 2, ...), laid out the way
+    ``keystone-manage fernet_rotate`` leaves it: the staged key in ``0``
+    (the key of the next generation), the primary key in ``<generation>``,
+    and the secondary keys below it, ``max_active_keys`` keys in all.
+    Raising the generation by one is one rotation: the staged key becomes
+    the primary (under its new number, with the same material), a new
+    staged key comes and the oldest secondary goes, so a token made with
+    any key still held validates on every host that is at most one
+    generation apart. Empty when the seed or the numbers are unusable
+    (validation reports those); with ``mask`` every value is ``mask``.
+    """
+    if (not seed or isinstance(generation, bool) or not isinstance(generation, int) or generation < 1
+            or isinstance(max_active_keys, bool) or not isinstance(max_active_keys, int) or max_active_keys < 2):
+        return {}
+    numbers = [generation + 1] + list(range(generation, max(generation - max_active_keys + 2, 1) - 1, -1))
+    names = ["0"] + [str(number) for number in numbers[1:]]
+    return {name: mask if mask else derive_key(seed, label, number)
+            for name, number in zip(names, numbers, strict=True)}
+
+
+def keystone_view(config):
+    """
+    ``(facts, secret facts)`` of the keystone tier, the same on every api
+    host. Facts: the api hosts, keystone's URL on the VIP, the memcached
+    servers (every cache host). Secret facts, kept apart so that the states
+    can hand the facts to any template: the ``[database] connection``
+    (VIP:3306, the keystone user and its password) and both key
+    repositories. The states write the secret facts only into files
+    readable by root and the keystone group (the keys: keystone only).
+    """
+    network = config.get("network") if isinstance(config.get("network"), dict) else {}
+    secrets = config.get("secrets") if isinstance(config.get("secrets"), dict) else {}
+    keystone = config.get("keystone") if isinstance(config.get("keystone"), dict) else {}
+    memcached = config.get("memcached") if isinstance(config.get("memcached"), dict) else {}
+    roles = _role_lists(config)
+    vip = network.get("vip") or ""
+    block = tiers_of(config).get("keystone") or {}
+    databases = block.get("databases") if isinstance(block.get("databases"), dict) else {}
+    database, spec = next(iter(databases.items()), ("keystone", {}))
+    spec = spec if isinstance(spec, dict) else {}
+    password = urllib.parse.quote(str(secrets.get(spec.get("secret"), "")), safe="")
+    db_port = _frontend_port(config, "galera", "galera", 3306)
+    options = keystone.get("db_options") or ""
+    url = f"http://{vip}:{_frontend_port(config, 'keystone', 'keystone', keystone.get('port', 5000))}/v3"
+    seed = secrets.get("keystone_fernet_seed") or ""
+    mask = MASK if seed == MASK else None
+
+    repositories, keys = {}, {}
+    for name, section in (("fernet", "fernet_tokens"), ("credential", "credential")):
+        settings = keystone.get(section) if isinstance(keystone.get(section), dict) else {}
+        keys[name] = key_repository(seed, section, settings.get("generation"), settings.get("max_active_keys"), mask)
+        repositories[name] = {"path": str(settings.get("key_repository") or ""),
+                              "files": sorted(keys[name], key=int)}
+    facts = {
+        "members": sorted(roles.get("api", [])),
+        "url": url,
+        "memcache_servers": [f"{ip_of(config, member)}:{memcached.get('port', 11211)}"
+                             for member in roles.get("cache", [])],
+        # {fernet|credential: {path, files}}: the key file names each repository holds.
+        "key_repositories": repositories,
+    }
+    secret_facts = {
+        "db_connection": (f"{keystone.get('db_driver', 'mysql+pymysql')}://{spec.get('user', database)}:{password}"
+                          f"@{vip}:{db_port}/{database}" + (f"?{options}" if options else "")),
+        # {fernet|credential: {file name: key}}
+        "keys": keys,
+    }
+    return facts, secret_facts
+
+
 def cluster_view(config):
     """
     Facts about the whole stack, the same on every minion and on the master
@@ -867,6 +983,8 @@ def cluster_view(config):
     - ``galera``: members, databases, users, cluster address, grant host, provider options
     - ``rabbitmq``: cluster nodes, deploy order, transport URL
     - ``haproxy.backends``; ``keepalived``: VIP, VRRP version, auth; ``arbitrator.nodes``
+    - ``keystone``: api hosts, URL on the VIP, memcached servers; ``keystone_secrets``: database
+      connection and key repositories (built from secrets)
     """
     roles = _role_lists(config)
     network = config.get("network") if isinstance(config.get("network"), dict) else {}
@@ -927,6 +1045,7 @@ def cluster_view(config):
     }
 
     view["haproxy"] = {"backends": backends_of(config)}
+    view["keystone"], view["keystone_secrets"] = keystone_view(config)
 
     keepalived = config.get("keepalived") or {}
     cidr = str(network.get("cidr") or "")
@@ -971,6 +1090,7 @@ def minion_view(config, minion, ip4_interfaces=None):
             interface = name
 
     rabbit = config.get("rabbitmq") or {}
+    keystone = config.get("keystone") if isinstance(config.get("keystone"), dict) else {}
     return {
         "minion_id": minion,
         "my_roles": my_roles,
@@ -980,6 +1100,8 @@ def minion_view(config, minion, ip4_interfaces=None):
         "beacons": beacons_of(config, minion),
         "rabbitmq": {"node": f"{rabbit.get('node_prefix', 'rabbit')}@{minion}"},
         "galera": {"peer_ips": [ip_of(config, m) for m in roles.get("db", []) if m != minion]},
+        # uwsgi's socket: the stack IP only (HAProxy binds the VIP on the same port).
+        "keystone": {"http_socket": f"{my_ip}:{keystone.get('port', 5000)}"},
         "keepalived": {
             "interface": interface,
             "my_priority": priority,

@@ -10,6 +10,7 @@ HASTACK_LAB_PACKAGES=(
   memcached
   mariadb-server mariadb-client mariadb-backup galera-4 galera-arbitrator-4 rsync socat
   rabbitmq-server haproxy keepalived
+  debconf-utils keystone python3-keystone
 )
 
 hastack_need_root() {

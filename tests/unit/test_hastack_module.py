@@ -111,8 +111,9 @@ def errors_of(mod, defaults_doc, hastack):
                 ("set", "roles:arbitrator", ["ctl5"]),
             ],
         ),
-        # Without an lb role no VIP is needed, nor the lb secrets.
-        ("converged", [("del", "roles:lb"), ("set", "network:vip", ""), ("del", "secrets:keepalived_auth")]),
+        # Without an lb role no VIP is needed, nor the lb secrets (nor api hosts: keystone is reached by the VIP).
+        ("converged", [("del", "roles:lb"), ("del", "roles:api"), ("set", "network:vip", ""),
+                       ("del", "secrets:keepalived_auth")]),
         # Two full hosts plus a tie-breaker host: garbd and the third broker.
         ("converged", [("set", "roles:db", ["ctl1", "ctl2"]), ("set", "roles:arbitrator", ["ctl3"]),
                        ("set", "roles:lb", ["ctl1", "ctl2"]), ("set", "roles:cache", ["ctl1", "ctl2"])]),

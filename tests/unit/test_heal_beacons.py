@@ -309,8 +309,10 @@ def test_heal_services_index(layers):
     assert index["hastack-galera-health"]["sls"] == "hastack.galera.health"
     assert index["rabbitmq-server"]["sls"] == "hastack.rabbitmq.service"
     assert index["keepalived"]["drain"] is False
+    assert index["keystone"] == {"tier": "keystone", "sls": "hastack.keystone.service", "drain": True,
+                                 "health": "hastack_keystone.is_healthy"}
     assert set(index) == {"garb", "mariadb", "hastack-galera-health", "haproxy", "keepalived", "memcached",
-                          "rabbitmq-server"}
+                          "rabbitmq-server", "keystone"}
 
 
 def test_every_restart_sls_names_a_service_of_its_tier_and_an_existing_file(layers):

@@ -570,7 +570,8 @@ def test_orphans_of_a_silent_host_stay_open(heal):
 
 
 def test_probe_processes_come_from_the_tier_blocks(heal, view):
-    assert heal.probe_processes(view) == {"rabbitmq-server": "-s rabbit boot"}
+    assert heal.probe_processes(view) == {"rabbitmq-server": "-s rabbit boot",
+                                          "keystone": "--ini /etc/keystone/keystone-uwsgi.ini"}
 
 
 @pytest.fixture

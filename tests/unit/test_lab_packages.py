@@ -17,7 +17,7 @@ def lab_packages():
 def formula_packages(node):
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("pkg", "pkgs"):
+            if key in ("pkg", "pkgs") or key.endswith("_pkg"):
                 yield from ([value] if isinstance(value, str) else value)
             else:
                 yield from formula_packages(value)
@@ -28,9 +28,10 @@ def formula_packages(node):
 
 def test_every_formula_package_is_preinstalled_by_the_lab():
     files = [REPO / "hastack" / "parameters" / "defaults.yaml",
+             *(REPO / "hastack" / "parameters" / "tiers").glob("*.yaml"),
              *(REPO / "hastack" / "parameters" / "os_family").glob("*.yaml")]
     named = set()
     for path in files:
         named |= set(formula_packages(yaml.safe_load(path.read_text())))
-    assert "memcached" in named
+    assert {"memcached", "mariadb-server", "keystone", "debconf-utils"} <= named
     assert named - lab_packages() == set()

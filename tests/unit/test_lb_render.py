@@ -65,11 +65,17 @@ def test_rendered_configs_are_valid_and_bind_right(render, tmp_path, base, minio
     assert "garb1" not in cfg  # an arbitrator holds no data
     # Only the VIP and the host's own stats address are bound: no wildcard.
     binds = [line.strip() for line in cfg.splitlines() if line.strip().startswith("bind ")]
-    assert binds == [f"bind {mapdata['my_ip']}:1993", "bind 10.250.0.10:3306"]
+    assert binds == [f"bind {mapdata['my_ip']}:1993", "bind 10.250.0.10:3306", "bind 10.250.0.10:5000"]
+    # Keystone on the VIP, served by every api host on its stack IP.
+    keystone = listen_block(cfg, "keystone")
+    assert "option httpchk GET /v3" in keystone
+    api = base["roles"]["api"]
+    assert [line.split()[1:3] for line in keystone if line.startswith("server ")] == [
+        [host, f"{base['hosts'][host]['ip']}:5000"] for host in api]
     assert "on-marked-down shutdown-sessions" in cfg
     assert "inter 500 fastinter 250 downinter 1000 rise 2 fall 3" in cfg
     # Services of tiers not deployed yet get no backend that would sit DOWN forever.
-    assert "listen keystone" not in cfg
+    assert "listen glance" not in cfg
 
     conf = keepalived_conf(mapdata)
     daemon_accepts(tmp_path, "keepalived.conf", conf, ["keepalived", "-t", "-f"])

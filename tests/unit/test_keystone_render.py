@@ -1,0 +1,283 @@
+"""
+The keystone tier rendered from pillar without a lab: the derived facts
+(endpoint at the VIP, database connection, memcached servers, key
+repositories identical on every api host), keystone.conf, the init script's
+settings and uwsgi ini, the sls files (modes, no secret outside its file),
+the deploy orchestration and the validation.
+"""
+
+import base64
+import configparser
+import copy
+import json
+import logging
+
+import pytest
+from saltmod_loader import load_salt_module
+from test_galera_orch_render import SECRETS, orch  # noqa: F401 (fixture)
+from test_galera_render import show_sls, template  # noqa: F401 (fixture)
+from test_map_render import CONVERGED, SPLIT, render, repo_root_module  # noqa: F401 (fixtures)
+
+SEED = SECRETS["keystone_fernet_seed"]
+
+
+def pillar(layout, **extra):
+    hastack = copy.deepcopy(layout)
+    hastack["secrets"] = dict(SECRETS)
+    hastack.update(extra)
+    return {"hastack": hastack}
+
+
+def keystone_conf(mapdata):
+    text = template("keystone/files/keystone.conf.jinja").render(
+        keystone=mapdata["keystone"], memcache_servers=mapdata["keystone"]["memcache_servers"],
+        db_connection=mapdata["keystone_secrets"]["db_connection"])
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    return parser
+
+
+@pytest.fixture
+def mod():
+    return load_salt_module("_modules", "hastack")
+
+
+@pytest.fixture
+def ks():
+    return load_salt_module("_modules", "hastack_keystone")
+
+
+# ------------------------------------------------------------ derived facts
+@pytest.mark.parametrize("layout, minion, socket, cache", [
+    (CONVERGED, "ctl2", "10.250.0.12:5000", ["10.250.0.11:11211", "10.250.0.12:11211", "10.250.0.13:11211"]),
+    (SPLIT, "api2", "10.250.0.27:5000", ["10.250.0.26:11211", "10.250.0.27:11211"]),
+])
+def test_keystone_conf_points_at_the_vip_and_every_cache_host(render, layout, minion, socket, cache):
+    mapdata = render(pillar(layout), minion_id=minion)
+    assert "keystone" in mapdata["my_tiers"]
+    keystone = mapdata["keystone"]
+    assert keystone["url"] == "http://10.250.0.10:5000/v3"
+    assert keystone["http_socket"] == socket
+    assert keystone["memcache_servers"] == cache
+    conf = keystone_conf(mapdata)
+    assert conf["database"]["connection"] == (
+        f"mysql+pymysql://keystone:{SECRETS['db_keystone']}@10.250.0.10:3306/keystone?charset=utf8mb4")
+    assert conf["cache"]["memcache_servers"] == ",".join(cache)
+    assert conf["cache"]["backend"] == "oslo_cache.memcache_pool"
+    assert conf["cache"]["enabled"] == "true"
+    assert conf["token"]["provider"] == "fernet"
+    assert conf["fernet_tokens"]["key_repository"] == "/etc/keystone/fernet-keys"
+    assert conf["credential"]["key_repository"] == "/etc/keystone/credential-keys"
+
+
+def test_no_cache_host_switches_the_cache_off(render):
+    layout = copy.deepcopy(SPLIT)
+    layout["roles"]["cache"] = []
+    conf = keystone_conf(render(pillar(layout), minion_id="api2"))
+    assert conf["cache"]["enabled"] == "false"
+
+
+def test_db_password_is_url_quoted(render):
+    secrets = dict(SECRETS, db_keystone="p@ss/word:0123456789")
+    mapdata = render({"hastack": dict(copy.deepcopy(CONVERGED), secrets=secrets)})
+    assert "keystone:p%40ss%2Fword%3A0123456789@10.250.0.10" in mapdata["keystone_secrets"]["db_connection"]
+
+
+def test_init_script_settings_bind_the_stack_ip_only(render):
+    mapdata = render(pillar(CONVERGED), minion_id="ctl3")
+    text = template("keystone/files/default-keystone.jinja").render(
+        http_socket=mapdata["keystone"]["http_socket"], uwsgi_ini=mapdata["keystone"]["uwsgi_ini"])
+    assert 'DAEMON_ARGS="--http-socket 10.250.0.13:5000 --ini /etc/keystone/keystone-uwsgi.ini"' in text
+
+
+@pytest.mark.parametrize("profile, plugins", [("keystone", "python3,apparmor"), ("", "python3")])
+def test_uwsgi_ini_workers_from_settings(render, profile, plugins):
+    mapdata = render(pillar(CONVERGED, keystone={"uwsgi": {"processes": 3, "apparmor_profile": profile}}))
+    keystone = mapdata["keystone"]
+    text = template("keystone/files/keystone-uwsgi.ini.jinja").render(
+        uwsgi=keystone["uwsgi"], logfile=keystone["logfile"], user="keystone", group="keystone",
+        wsgi_file=keystone["wsgi_file"])
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read_string(text)
+    assert ini["uwsgi"]["processes"] == "3" and ini["uwsgi"]["threads"] == "8"
+    assert ini["uwsgi"]["plugins"] == plugins
+    assert ("apparmor-profile" in ini["uwsgi"]) is bool(profile)
+    # The socket is the init script's (DAEMON_ARGS); a second one here would bind twice.
+    assert "http-socket" not in ini["uwsgi"] and "socket" not in ini["uwsgi"]
+
+
+# ------------------------------------------------------------ key repositories
+def test_key_repository_layout_and_rotation(mod):
+    first = mod.key_repository(SEED, "fernet_tokens", 1, 3)
+    assert sorted(first) == ["0", "1"]
+    for key in first.values():
+        assert len(base64.urlsafe_b64decode(key)) == 32
+    second = mod.key_repository(SEED, "fernet_tokens", 2, 3)
+    assert sorted(second) == ["0", "1", "2"]
+    # The staged key becomes the primary under its new number, the primary stays as a secondary.
+    assert second["2"] == first["0"] and second["1"] == first["1"]
+    third = mod.key_repository(SEED, "fernet_tokens", 3, 3)
+    assert sorted(third) == ["0", "2", "3"]
+    assert third["3"] == second["0"] and third["2"] == second["2"]
+    # The same seed and generation give the same keys; another seed or label other keys.
+    assert mod.key_repository(SEED, "fernet_tokens", 3, 3) == third
+    assert set(mod.key_repository("other-seed-0123456789", "fernet_tokens", 3, 3).values()).isdisjoint(third.values())
+    assert set(mod.key_repository(SEED, "credential", 3, 3).values()).isdisjoint(third.values())
+    assert mod.key_repository(SEED, "fernet_tokens", 5, 4) == {
+        name: mod.derive_key(SEED, "fernet_tokens", number)
+        for name, number in (("0", 6), ("5", 5), ("4", 4), ("3", 3))}
+
+
+@pytest.mark.parametrize("seed, generation, max_active", [("", 1, 3), (SEED, 0, 3), (SEED, 1, 1), (SEED, True, 3)])
+def test_unusable_key_settings_give_no_keys(mod, seed, generation, max_active):
+    assert mod.key_repository(seed, "fernet_tokens", generation, max_active) == {}
+
+
+def test_every_api_host_derives_the_same_keys(render):
+    seen = [render(pillar(SPLIT), minion_id=minion)["keystone_secrets"]["keys"] for minion in ("api1", "api2")]
+    assert seen[0] == seen[1]
+    assert sorted(seen[0]["fernet"]) == ["0", "1"] and sorted(seen[0]["credential"]) == ["0", "1"]
+
+
+# ------------------------------------------------------------ sls rendering
+DB_CONNECTION = f"mysql+pymysql://keystone:{SECRETS['db_keystone']}@10.250.0.10:3306/keystone?charset=utf8mb4"
+
+
+@pytest.mark.parametrize("layout, minion", [(CONVERGED, "ctl1"), (SPLIT, "api2")])
+def test_keystone_sls_modes_and_secrets_only_in_their_files(show_sls, mod, layout, minion):
+    high = show_sls("hastack.keystone", pillar(layout), minion_id=minion)
+    keys = {repo: mod.key_repository(SEED, section, 1, 3)
+            for repo, section in (("fernet", "fernet_tokens"), ("credential", "credential"))}
+
+    conf = high["hastack-keystone-config-file-managed"]["args"]
+    assert (conf["user"], conf["group"], conf["mode"], conf["show_changes"]) == ("root", "keystone", "0640", False)
+    assert conf["context"]["db_connection"] == DB_CONNECTION
+    for repo, directory in (("fernet", "/etc/keystone/fernet-keys"), ("credential", "/etc/keystone/credential-keys")):
+        assert sorted(sid for sid in high if sid.startswith(f"hastack-keystone-keys-{repo}-")) == sorted(
+            [f"hastack-keystone-keys-{repo}-{name}-file-managed" for name in keys[repo]]
+            + [f"hastack-keystone-keys-{repo}-directory-managed"])
+        for name, key in keys[repo].items():
+            args = high[f"hastack-keystone-keys-{repo}-{name}-file-managed"]["args"]
+            assert args["name"] == f"{directory}/{name}"
+            assert (args["user"], args["mode"], args["show_changes"]) == ("keystone", "0600", False)
+            assert args["contents"] == key and args["contents_newline"] is False
+        repo_dir = high[f"hastack-keystone-keys-{repo}-directory-managed"]["args"]
+        assert (repo_dir["name"], repo_dir["mode"], repo_dir["clean"]) == (directory, "0700", True)
+    debconf = high["hastack-keystone-package-debconf-present"]["args"]["data"]
+    assert {question: answer["value"] for question, answer in debconf.items()} == {
+        "keystone/configure_db": False, "keystone/create-admin-tenant": False, "keystone/register-endpoint": False}
+    assert high["hastack-keystone-package-default-file-managed"]["args"]["mode"] == "0644"
+    assert high["hastack-keystone-service-running"]["args"]["name"] == "keystone"
+
+    # Every secret value sits in the one state that writes its file, nowhere else.
+    owner = {SECRETS["db_keystone"]: {"hastack-keystone-config-file-managed"}}
+    for repo in keys:
+        for name, key in keys[repo].items():
+            owner[key] = {f"hastack-keystone-keys-{repo}-{name}-file-managed"}
+    for secret in [SECRETS["keystone_admin"], SEED, *owner]:
+        holders = {sid for sid, body in high.items() if secret in json.dumps(body["args"])}
+        assert holders == owner.get(secret, set()), secret[:4]
+        assert not any(secret in sid for sid in high)
+
+
+def test_bootstrap_sls_guards_and_keeps_the_password_off_the_command_line(show_sls):
+    high = show_sls("hastack.keystone.bootstrap", pillar(CONVERGED), minion_id="ctl1")
+    sync = high["hastack-keystone-bootstrap-database-synced"]["args"]
+    assert sync["name"] == "keystone-manage db_sync" and sync["unless"] == "keystone-manage db_sync --check"
+    assert sync["runas"] == "keystone"
+    boot = high["hastack-keystone-bootstrap-admin-present"]["args"]
+    assert boot["env"] == {"OS_BOOTSTRAP_PASSWORD": SECRETS["keystone_admin"]}
+    assert SECRETS["keystone_admin"] not in boot["name"]
+    assert boot["unless"] == [{"fun": "hastack_keystone.bootstrapped"}]
+    for interface in ("admin", "internal", "public"):
+        assert f"--bootstrap-{interface}-url http://10.250.0.10:5000/v3" in boot["name"]
+    assert "--bootstrap-region-id RegionOne" in boot["name"]
+
+
+def test_clean_sls_removes_configs_and_keys(show_sls):
+    high = show_sls("hastack.keystone.clean", pillar(CONVERGED), minion_id="ctl1")
+    names = high["hastack-keystone-clean-files-absent"]["args"]["names"]
+    assert {"/etc/keystone/keystone.conf", "/etc/default/keystone", "/etc/keystone/fernet-keys",
+            "/etc/keystone/credential-keys"} <= set(names)
+    assert "hastack-keystone-clean-package-removed" not in high
+
+
+# ------------------------------------------------------------ orchestration
+def test_deploy_bootstraps_once_on_the_first_host_then_one_host_at_a_time(orch):
+    high, _calls = orch("orch.deploy", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))}, {})
+    steps = {sid: body for sid, body in high.items() if sid.startswith("hastack-deploy-keystone-")}
+    assert high["hastack-deploy-keystone-bootstrapped"]["args"]["tgt"] == "ctl1"
+    assert high["hastack-deploy-keystone-bootstrapped"]["args"]["sls"] == "hastack.keystone.bootstrap"
+    assert [sid for sid, body in steps.items() if body["args"].get("sls") == "hastack.keystone.bootstrap"] == [
+        "hastack-deploy-keystone-bootstrapped"]
+    assert high["hastack-deploy-keystone-ctl1-applied"]["args"]["require"] == [
+        {"test": "hastack-deploy-keystone-started"}]
+    assert high["hastack-deploy-keystone-ctl2-applied"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-bootstrapped"}]
+    assert high["hastack-deploy-keystone-ctl3-applied"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-ctl2-applied"}]
+    assert not any(secret in json.dumps(high) for secret in SECRETS.values())
+
+
+# ------------------------------------------------------------ validation
+@pytest.mark.parametrize("missing", ["keystone_admin", "keystone_fernet_seed", "db_keystone"])
+def test_missing_keystone_secret_is_rejected_by_name(mod, repo_root, missing):
+    defaults, tier_docs, os_family = mod.read_layers(repo_root / "hastack")
+    hastack = copy.deepcopy(SPLIT)
+    hastack["secrets"] = {name: value for name, value in SECRETS.items() if name != missing}
+    errors = mod.check_pillar({"hastack": hastack}, defaults, os_family, tier_docs)
+    assert any(error.startswith(f"hastack:secrets:{missing} is missing") and "api" in error for error in errors)
+    assert not any(value in error for error in errors for value in SECRETS.values())
+
+
+@pytest.mark.parametrize("keystone, message", [
+    ({"fernet_tokens": {"generation": 0}},
+     "hastack:keystone:fernet_tokens:generation must be an integer of at least 1"),
+    ({"credential": {"max_active_keys": 1}},
+     "hastack:keystone:credential:max_active_keys must be an integer of at least 2"),
+])
+def test_bad_key_settings_are_rejected(mod, repo_root, keystone, message):
+    defaults, tier_docs, os_family = mod.read_layers(repo_root / "hastack")
+    hastack = dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS), keystone=keystone)
+    errors = mod.check_pillar({"hastack": hastack}, defaults, os_family, tier_docs)
+    assert any(error.startswith(message) for error in errors), errors
+
+
+def test_api_hosts_need_a_vip(mod, repo_root):
+    defaults, tier_docs, os_family = mod.read_layers(repo_root / "hastack")
+    hastack = dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))
+    del hastack["roles"]["lb"]
+    hastack["network"] = dict(hastack["network"], vip="")
+    errors = mod.check_pillar({"hastack": hastack}, defaults, os_family, tier_docs)
+    assert errors == ["hastack:network:vip is missing but role api has members (ctl1, ctl2, ctl3): keystone is "
+                      "reached, and reaches its database, through the VIP (role lb)"]
+
+
+# ------------------------------------------------------------ runtime helpers
+def test_identity_endpoints_missing(ks):
+    url, region = "http://10.250.0.10:5000/v3", "RegionOne"
+    catalog = [{"type": "identity", "endpoints": [
+        {"interface": i, "url": url, "region_id": region} for i in ("public", "internal", "admin")]}]
+    assert ks.identity_endpoints_missing(catalog, url, region) == []
+    catalog[0]["endpoints"][2]["url"] = "http://10.250.0.11:5000/v3"
+    assert ks.identity_endpoints_missing(catalog, url, region) == ["admin"]
+    assert ks.identity_endpoints_missing(None, url, region) == ["public", "internal", "admin"]
+
+
+def test_bootstrapped_answers_false_without_a_password_and_never_logs_it(ks):
+    records = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = lambda record: records.append(record.getMessage())
+    ks.log.addHandler(handler)
+    ks.log.setLevel(logging.DEBUG)
+    ks.__context__ = {"hastack_keystone.settings": {"local_url": "http://127.0.0.1:9/v3", "url": "u",
+                                                    "region": "RegionOne", "admin_user": "admin",
+                                                    "admin_project": "admin"}}
+    try:
+        ks.__salt__ = {"pillar.get": lambda key, default="": ""}
+        assert ks.bootstrapped() is False
+        ks.__salt__ = {"pillar.get": lambda key, default="": "admin-secret-0123456789"}
+        assert ks.bootstrapped(timeout=1) is False  # nothing listens on port 9
+    finally:
+        ks.log.removeHandler(handler)
+    assert records and not any("admin-secret-0123456789" in line for line in records)

@@ -314,6 +314,42 @@ def deploy_sequence(config):
     return steps
 
 
+def rollout_of(config):
+    """
+    The hosts ``hastack.rollout`` visits, in id order, as
+    [{host, tiers, sls, backends, tier_backends, health}]: each host that carries a tier
+    whose block says ``rollout: true`` (a stateless service behind the VIP),
+    the states of those tiers (in deploy order), the HAProxy backends the
+    host serves them through (drained while it is applied, and only those:
+    a host that is also a Galera member keeps its database traffic) and
+    their health functions.
+    """
+    roles = _role_lists(config)
+    tiers = tiers_of(config)
+    backends = backends_of(config)
+    visits = {}
+    for name in _safe_order(config):
+        block = tiers[name]
+        if is_planned(block) or block.get("rollout") is not True:
+            continue
+        members = []
+        for role in tier_roles(block):
+            members.extend(m for m in roles.get(role, []) if m not in members)
+        health = (block.get("health") or {}).get("function", "") if isinstance(block.get("health"), dict) else ""
+        for member in members:
+            visit = visits.setdefault(member, {"host": member, "tiers": [], "sls": [], "backends": [],
+                                               "tier_backends": {}, "health": []})
+            visit["tiers"].append(name)
+            visit["sls"].append(block.get("sls") or f"hastack.{name}")
+            mine = [listener for listener, backend in backends.items()
+                    if backend["tier"] == name and member in [server["name"] for server in backend["servers"]]]
+            visit["tier_backends"][name] = mine
+            visit["backends"].extend(mine)
+            if health:
+                visit["health"].append(health)
+    return [visits[host] for host in sorted(visits)]
+
+
 def watch_of(config):
     """
     {tier: {roles, services, drain, health}} of the tiers with states: what the
@@ -952,13 +988,14 @@ def keystone_view(config):
         settings = keystone.get(section) if isinstance(keystone.get(section), dict) else {}
         keys[name] = key_repository(seed, section, settings.get("generation"), settings.get("max_active_keys"), mask)
         repositories[name] = {"path": str(settings.get("key_repository") or ""),
+                              "generation": settings.get("generation"),
                               "files": sorted(keys[name], key=int)}
     facts = {
         "members": sorted(roles.get("api", [])),
         "url": url,
         "memcache_servers": [f"{ip_of(config, member)}:{memcached.get('port', 11211)}"
                              for member in roles.get("cache", [])],
-        # {fernet|credential: {path, files}}: the key file names each repository holds.
+        # {fernet|credential: {path, generation, files}}: the key file names each repository holds.
         "key_repositories": repositories,
     }
     secret_facts = {
@@ -977,6 +1014,7 @@ def cluster_view(config):
 
     - ``stack_minions``, ``host_names``, ``role_tiers``, ``required_secrets``
     - ``deploy``: ``order`` (every tier) and ``sequence`` (the steps hastack.deploy runs)
+    - ``rollout``: the hosts ``hastack.rollout`` visits, one at a time (``rollout_of``)
     - ``watch``: per tier, what the auto-heal watches
     - ``heal``: the ``heal:`` settings over their fallbacks, and ``services``:
       per watched service, the tier, sls, drain flag and health function
@@ -997,6 +1035,7 @@ def cluster_view(config):
         "role_tiers": role_tiers_of(config),
         "required_secrets": required_secrets_of(config),
         "deploy": {"order": _safe_order(config), "sequence": deploy_sequence(config)},
+        "rollout": rollout_of(config),
         "watch": watch_of(config),
         # Settings over their fallbacks, plus which tier heals each watched service.
         "heal": dict(heal_settings(config), services=heal_services_of(config)),

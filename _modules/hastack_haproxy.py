@@ -198,34 +198,48 @@ def listening(sock=None):
 NOT_RUNNING = "no HAProxy runs here: it starts with every server ready"
 
 
-def drain_host(server, sock=None, skip_stopped=False):
+def _chosen(names, backends):
+    """``names`` that are in ``backends`` (a list or a comma-separated string; None: all)."""
+    if backends is None:
+        return list(names)
+    if isinstance(backends, str):
+        backends = backends.split(",")
+    wanted = {b.strip() for b in backends if b and b.strip()}
+    return [name for name in names if name in wanted]
+
+
+def drain_host(server, sock=None, skip_stopped=False, backends=None):
     """
-    Drain ``server`` from every backend it is in; returns the backends.
-    With ``skip_stopped``, returns at once where no HAProxy runs (see
-    ``ready_host``; its health checks take the server out after a start).
+    Drain ``server`` from every backend it is in (or only from ``backends``);
+    returns the backends. With ``skip_stopped``, returns at once where no
+    HAProxy runs (see ``ready_host``; its health checks take the server out
+    after a start). A rolling API rollout passes its own backends, so a host
+    that is also a Galera member keeps its database traffic.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt -L lb1,lb2 hastack_haproxy.drain_host ctl1
+        salt -L lb1,lb2 hastack_haproxy.drain_host ctl1 backends=keystone
     """
     sock = _socket_path(sock)
     if skip_stopped and not listening(sock):
         return NOT_RUNNING
-    rows = [r for r in servers(sock=sock) if r["server"] == server]
+    rows = [r for r in servers(sock=sock) if r["server"] == server and _chosen([r["backend"]], backends)]
     os.makedirs(DRAIN_RECORD_DIR, exist_ok=True)
     with open(os.path.join(DRAIN_RECORD_DIR, f"{server}.json"), "w", encoding="utf-8") as record:
         json.dump(sorted(r["backend"] for r in rows if is_up(r)), record)
-    backends = sorted({r["backend"] for r in rows})
-    for backend in backends:
+    drained = sorted({r["backend"] for r in rows})
+    for backend in drained:
         drain(backend, server, sock)
-    return backends
+    return drained
 
 
-def ready_host(server, sock=None, skip_stopped=False):
+def ready_host(server, sock=None, skip_stopped=False, backends=None):
     """
-    Put ``server`` back into every backend it is in; returns the backends.
+    Put ``server`` back into every backend it is in (or only into
+    ``backends``); returns the backends.
 
     With ``skip_stopped``, a host where no HAProxy runs (a load balancer that
     is itself being healed) is not an error: nothing there to make ready.
@@ -240,10 +254,10 @@ def ready_host(server, sock=None, skip_stopped=False):
     sock = _socket_path(sock)
     if skip_stopped and not listening(sock):
         return NOT_RUNNING
-    backends = backends_of(server, sock)
-    for backend in backends:
+    readied = _chosen(backends_of(server, sock), backends)
+    for backend in readied:
         ready(backend, server, sock)
-    return backends
+    return readied
 
 
 def _poll(pending, timeout, failure):
@@ -258,19 +272,22 @@ def _poll(pending, timeout, failure):
         time.sleep(0.2)
 
 
-def wait_drained(server, backend=None, timeout=60, sock=None):
+def wait_drained(server, backend=None, timeout=60, sock=None, backends=None):
     """
-    Wait until ``server`` has no session left (in one backend or all); returns seconds waited.
+    Wait until ``server`` has no session left (in one backend, in
+    ``backends``, or in all); returns seconds waited.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt lb1 hastack_haproxy.wait_drained ctl1 timeout=120
+        salt lb1 hastack_haproxy.wait_drained ctl1 backends=keystone,nova_api
     """
     sock = _socket_path(sock)
     def pending():
-        busy = [r for r in servers(backend, sock) if r["server"] == server and r["sessions"]]
+        busy = [r for r in servers(backend, sock)
+                if r["server"] == server and r["sessions"] and _chosen([r["backend"]], backends)]
         return busy, ", ".join(f"{r['backend']}={r['sessions']}" for r in busy)
 
     return _poll(pending, timeout, f"{server} still has sessions after {timeout}s")
@@ -307,3 +324,44 @@ def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False):
     if wanted is not None:
         os.remove(record)
     return waited
+
+
+def take_out(server, backends=None, timeout=60, sock=None, skip_stopped=False):
+    """
+    ``drain_host`` then ``wait_drained`` in one call (one round trip for an
+    orchestration step): ``server`` gets no new request of ``backends`` (all
+    its backends when None) and its sessions there have finished. Returns
+    ``{backends, waited}``, or ``NOT_RUNNING`` with ``skip_stopped`` where
+    no HAProxy runs.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt -L lb1,lb2 hastack_haproxy.take_out ctl1 backends=keystone timeout=120
+    """
+    drained = drain_host(server, sock=sock, skip_stopped=skip_stopped, backends=backends)
+    if drained == NOT_RUNNING:
+        return NOT_RUNNING
+    waited = wait_drained(server, timeout=timeout, sock=sock, backends=drained)
+    return {"backends": drained, "waited": waited}
+
+
+def put_back(server, backends=None, timeout=60, sock=None, skip_stopped=False):
+    """
+    ``ready_host`` then ``wait_up`` in one call: ``server`` is ready again in
+    ``backends`` (all its backends when None) and passes its health checks
+    where it passed them when it was taken out. Returns ``{backends,
+    waited}``, or ``NOT_RUNNING`` with ``skip_stopped`` where no HAProxy runs.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt -L lb1,lb2 hastack_haproxy.put_back ctl1 backends=keystone timeout=120
+    """
+    readied = ready_host(server, sock=sock, skip_stopped=skip_stopped, backends=backends)
+    if readied == NOT_RUNNING:
+        return NOT_RUNNING
+    waited = wait_up(server, timeout=timeout, sock=sock)
+    return {"backends": readied, "waited": waited}

@@ -11,8 +11,11 @@ in a log line or in a return value.
 
 import json
 import logging
+import os
 import urllib.error
 import urllib.request
+
+from salt.exceptions import CommandExecutionError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,34 @@ def password_auth_body(user, password, project, domain="Default"):
             "user": {"name": user, "domain": {"name": domain}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"name": domain}}},
     }}
+
+
+def held_generation(names):
+    """
+    The generation a key repository holding the key files ``names`` is at:
+    its highest key number (its primary key; ``0`` is the staged key). 0 when
+    it holds no numbered key (a new host).
+    """
+    numbers = [int(name) for name in names if str(name).isdigit()]
+    return max(numbers, default=0)
+
+
+def rotation_refusal(held, wanted):
+    """
+    Why moving a key repository from generation ``held`` to ``wanted`` would
+    invalidate tokens or credentials still in use ('' when it would not).
+    One step at a time is safe: every host at ``wanted - 1`` already holds
+    the new primary key as its staged key, so tokens made by a host already
+    rotated validate on one not yet rotated, and the other way round. A
+    repository with no key yet (a new host) may start at any generation.
+    """
+    if held == 0 or held in (wanted, wanted - 1):
+        return ""
+    if held > wanted:
+        return (f"holds generation {held}, newer than the {wanted} pillar asks for: "
+                "going back would drop the keys of tokens issued since")
+    return (f"holds generation {held}; pillar asks for {wanted}: rotate one generation "
+            "at a time, or tokens made with the older keys stop validating")
 
 
 # --------------------------------------------------------------------------
@@ -153,3 +184,32 @@ def bootstrapped(url=None, timeout=10):
     if missing:
         log.debug("hastack_keystone.bootstrapped: no identity endpoint for %s", ", ".join(missing))
     return not missing
+
+
+def rotation_check():
+    """
+    Refuse (an error, so the orchestration stops before any key changes) when
+    this host's fernet or credential repository is more than one generation
+    away from the one pillar asks for (``hastack:keystone:fernet_tokens:generation``,
+    ``...:credential:generation``); return ``{repository: {held, wanted}}``
+    otherwise. The first step of ``hastack.keystone.rotate``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt -G 'roles:api' hastack_keystone.rotation_check
+    """
+    repositories = (__salt__["hastack.mapdata"]().get("keystone") or {}).get("key_repositories") or {}
+    found, refusals = {}, []
+    for name, spec in sorted(repositories.items()):
+        path = spec.get("path") or ""
+        held = held_generation(os.listdir(path)) if path and os.path.isdir(path) else 0
+        wanted = spec.get("generation")
+        found[name] = {"held": held, "wanted": wanted}
+        reason = rotation_refusal(held, wanted)
+        if reason:
+            refusals.append(f"{name} keys ({path}): {reason}")
+    if refusals:
+        raise CommandExecutionError("; ".join(refusals))
+    return found

@@ -5,46 +5,45 @@
   it only after the pillar validated; the steps hang between the markers
   hastack-deploy-keystone-started and hastack-deploy-keystone-done).
 
-  The first api host (in id order) gets hastack.keystone, then, on that host
-  only, hastack.keystone.bootstrap: the database schema (db_sync) and the
-  admin, the identity service and its endpoints at the VIP (bootstrap). Both
-  are guarded on the host (`db_sync --check`, hastack_keystone.bootstrapped),
-  so a re-run changes nothing, and no two hosts ever run them at once. The
-  other api hosts follow one at a time; they share the database and derive
-  the same fernet and credential keys from pillar, so they need no step of
-  their own.
+  The api hosts get hastack.keystone one at a time, each drained from the
+  keystone backend first and put back once healthy (orch/rollout/_host.jinja),
+  so a re-deploy of a running stack drops no request. After the first host
+  (in id order), and on that host only, hastack.keystone.bootstrap: the
+  database schema (db_sync) and the admin, the identity service and its
+  endpoints at the VIP (bootstrap). Both are guarded on the host (`db_sync
+  --check`, hastack_keystone.bootstrapped), so a re-run changes nothing, and
+  no two hosts ever run them at once. The other hosts share the database and
+  derive the same fernet and credential keys from pillar, so they need no
+  step of their own.
 #}
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
+{%- from "orch/rollout/_host.jinja" import rollout_host with context %}
 {%- set members = hastack.keystone.members %}
-
-{%- if members %}
-
-hastack-deploy-keystone-{{ members[0] }}-applied:
-  salt.state:
-    - tgt: {{ members[0] }}
-    - sls: hastack.keystone
-    - require:
-      - test: hastack-deploy-keystone-started
+{%- set visits = hastack.rollout | selectattr("host", "in", members) | list %}
+{%- set lb_hosts = hastack.roles.get("lb", []) %}
+{%- set timeout = hastack.haproxy.drain_timeout %}
+{%- set chain = namespace(previous="test: hastack-deploy-keystone-started") %}
+{%- for visit in visits %}
+{{ rollout_host("hastack-deploy-keystone", visit.host, ["hastack.keystone"], visit.tier_backends.keystone,
+                ["hastack_keystone.is_healthy"], lb_hosts, timeout, chain.previous) }}
+{%-   set chain.previous = "salt: hastack-deploy-keystone-" ~ visit.host ~ "-up" %}
+{%-   if loop.first %}
 
 hastack-deploy-keystone-bootstrapped:
   salt.state:
-    - tgt: {{ members[0] }}
+    - tgt: {{ visit.host }}
     - sls: hastack.keystone.bootstrap
     - require:
-      - salt: hastack-deploy-keystone-{{ members[0] }}-applied
-    - require_in:
-      - test: hastack-deploy-keystone-done
-{%-   set chain = namespace(previous="salt: hastack-deploy-keystone-bootstrapped") %}
-{%-   for member in members[1:] %}
+      - {{ chain.previous }}
+{%-     set chain.previous = "salt: hastack-deploy-keystone-bootstrapped" %}
+{%-   endif %}
+{%- endfor %}
+{%- if visits %}
 
-hastack-deploy-keystone-{{ member }}-applied:
-  salt.state:
-    - tgt: {{ member }}
-    - sls: hastack.keystone
+hastack-deploy-keystone-rolled-out:
+  test.succeed_without_changes:
     - require:
       - {{ chain.previous }}
     - require_in:
       - test: hastack-deploy-keystone-done
-{%-     set chain.previous = "salt: hastack-deploy-keystone-" ~ member ~ "-applied" %}
-{%-   endfor %}
 {%- endif %}

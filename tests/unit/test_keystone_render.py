@@ -210,13 +210,56 @@ def test_deploy_bootstraps_once_on_the_first_host_then_one_host_at_a_time(orch):
     assert high["hastack-deploy-keystone-bootstrapped"]["args"]["sls"] == "hastack.keystone.bootstrap"
     assert [sid for sid, body in steps.items() if body["args"].get("sls") == "hastack.keystone.bootstrap"] == [
         "hastack-deploy-keystone-bootstrapped"]
-    assert high["hastack-deploy-keystone-ctl1-applied"]["args"]["require"] == [
+    # Each host: taken out of the keystone backend only, applied, healthy, put back; then the next.
+    assert high["hastack-deploy-keystone-ctl1-drained"]["args"]["require"] == [
         {"test": "hastack-deploy-keystone-started"}]
-    assert high["hastack-deploy-keystone-ctl2-applied"]["args"]["require"] == [
+    assert high["hastack-deploy-keystone-ctl1-drained"]["args"]["kwarg"]["backends"] == ["keystone"]
+    assert high["hastack-deploy-keystone-ctl1-applied"]["args"]["sls"] == ["hastack.keystone"]
+    assert high["hastack-deploy-keystone-bootstrapped"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-ctl1-up"}]
+    assert high["hastack-deploy-keystone-ctl2-drained"]["args"]["require"] == [
         {"salt": "hastack-deploy-keystone-bootstrapped"}]
-    assert high["hastack-deploy-keystone-ctl3-applied"]["args"]["require"] == [
-        {"salt": "hastack-deploy-keystone-ctl2-applied"}]
+    assert high["hastack-deploy-keystone-ctl3-drained"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-ctl2-up"}]
+    assert high["hastack-deploy-keystone-rolled-out"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-ctl3-up"}]
     assert not any(secret in json.dumps(high) for secret in SECRETS.values())
+
+
+def test_rollout_visits_api_hosts_one_at_a_time_draining_only_their_api_backends(orch):
+    high, _calls = orch("orch.rollout", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))}, {})
+    hosts = ["ctl1", "ctl2", "ctl3"]
+    previous = {"hastack": "hastack-rollout-pillar-validated"}
+    for host in hosts:
+        drained = high[f"hastack-rollout-{host}-drained"]["args"]
+        assert drained["require"] == [previous]
+        assert drained["name"] == "hastack_haproxy.take_out"
+        # Galera shares these hosts: its backend keeps its traffic.
+        assert drained["kwarg"]["backends"] == ["keystone"]
+        assert high[f"hastack-rollout-{host}-applied"]["args"]["sls"] == ["hastack.keystone"]
+        healthy = high[f"hastack-rollout-{host}-hastack_keystone.is_healthy-healthy"]["args"]
+        assert healthy["tgt"] == host and healthy["require_in"] == [{"salt": f"hastack-rollout-{host}-up"}]
+        assert high[f"hastack-rollout-{host}-up"]["args"]["name"] == "hastack_haproxy.put_back"
+        previous = {"salt": f"hastack-rollout-{host}-up"}
+    assert not any(secret in json.dumps(high) for secret in SECRETS.values())
+
+
+def test_rollout_renders_nothing_but_the_refusal_for_a_bad_pillar(orch):
+    bad = dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS, keystone_admin="CHANGE_ME"))
+    high, _calls = orch("orch.rollout", {"hastack": bad}, {})
+    assert list(high) == ["hastack-rollout-pillar-validated"]
+
+
+def test_rotate_checks_every_host_then_writes_keys_one_host_at_a_time(orch):
+    high, _calls = orch("orch.keystone.rotate", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))}, {})
+    check = high["hastack-keystone-rotate-generations-checked"]["args"]
+    assert check["tgt"] == ["ctl1", "ctl2", "ctl3"] and check["failhard"] is True
+    assert high["hastack-keystone-rotate-ctl1-keys-written"]["args"]["require"] == [
+        {"salt": "hastack-keystone-rotate-generations-checked"}]
+    assert high["hastack-keystone-rotate-ctl3-keys-written"]["args"]["require"] == [
+        {"salt": "hastack-keystone-rotate-ctl2-keys-written"}]
+    assert high["hastack-keystone-rotate-ctl3-keys-written"]["args"]["sls"] == "hastack.keystone.keys"
+    assert high["hastack-keystone-rotate-credentials-migrated"]["args"]["tgt"] == "ctl1"
 
 
 # ------------------------------------------------------------ validation
@@ -281,3 +324,49 @@ def test_bootstrapped_answers_false_without_a_password_and_never_logs_it(ks):
     finally:
         ks.log.removeHandler(handler)
     assert records and not any("admin-secret-0123456789" in line for line in records)
+
+
+# ------------------------------------------------------------ key rotation
+@pytest.mark.parametrize("names, generation", [
+    (["0", "3", "2", "1"], 3), (["0", "1"], 1), ([], 0), (["0", ".tmp"], 0)])
+def test_held_generation_is_the_primary_key_number(ks, names, generation):
+    assert ks.held_generation(names) == generation
+
+
+@pytest.mark.parametrize("held, wanted, refused", [
+    (0, 5, ""),      # a new host starts where pillar says
+    (4, 5, ""),      # one step: the new primary is everybody's staged key
+    (5, 5, ""),      # already there (a re-run)
+    (3, 5, "one generation at a time"),
+    (6, 5, "newer than the 5"),
+])
+def test_rotation_is_refused_unless_one_step(ks, held, wanted, refused):
+    reason = ks.rotation_refusal(held, wanted)
+    assert (refused in reason) if refused else reason == ""
+    assert bool(reason) == bool(refused)
+
+
+def test_one_rotation_keeps_every_key_a_host_one_generation_behind_uses(mod):
+    """Tokens from a rotated host validate on one not yet rotated and back (fernet layout)."""
+    old = mod.key_repository(SEED, "fernet_tokens", 4, 3)
+    new = mod.key_repository(SEED, "fernet_tokens", 5, 3)
+    assert new["5"] == old["0"]                      # the new primary was staged everywhere
+    assert old["4"] in new.values()                  # the old primary is a secondary now
+    assert set(new.values()) & set(old.values()) == {old["0"], old["4"]}
+    two_steps = mod.key_repository(SEED, "fernet_tokens", 6, 3)
+    assert old["4"] not in two_steps.values()        # why a jump of two is refused
+
+
+def test_rotation_check_refuses_a_host_two_generations_behind(ks, tmp_path):
+    fernet, credential = tmp_path / "fernet", tmp_path / "credential"
+    for path, names in ((fernet, ["0", "3", "2"]), (credential, ["0", "1"])):
+        path.mkdir()
+        for name in names:
+            (path / name).write_text("k")
+    repositories = {"fernet": {"path": str(fernet), "generation": 5},
+                    "credential": {"path": str(credential), "generation": 2}}
+    ks.__salt__ = {"hastack.mapdata": lambda: {"keystone": {"key_repositories": repositories}}}
+    with pytest.raises(Exception, match=r"fernet keys .*holds generation 3; pillar asks for 5"):
+        ks.rotation_check()
+    repositories["fernet"]["generation"] = 4
+    assert ks.rotation_check() == {"credential": {"held": 1, "wanted": 2}, "fernet": {"held": 3, "wanted": 4}}

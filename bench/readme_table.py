@@ -76,6 +76,8 @@ def facts(bench):
         out.append(f"changes {_total(bench['changes'])}")
     if "lost" in bench:
         out.append(f"lost {_total(bench['lost'])}")
+    if "failed" in bench and "changes" not in bench:
+        out.append(f"failed requests {_total(bench['failed'])}")
     if isinstance(bench.get("back_after_apply_s"), dict):
         out.append(f"back after apply {spread(bench['back_after_apply_s'])} s")
     if isinstance(bench.get("recover_orchestration_s"), dict):

@@ -11,6 +11,7 @@ import os
 import pathlib
 import time
 
+from keystone_load import TokenLoad
 from lab_checks import RABBIT_PIDFILE, galera_synced, heals, pids_of, rabbit_running, wsrep
 
 from hastack_lab.lab import wait_until
@@ -54,6 +55,39 @@ def test_killed_memcached_is_restarted_by_the_healer(lab, healing, load, heal_ti
     assert new and new != old
     recent = lab.salt_run("hastack_heal.status")["recent"]
     assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
+
+
+def keystone_pids(lab, host):
+    """uwsgi master and workers of keystone (api hosts run other uwsgi services too)."""
+    proc = lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False)
+    return sorted(proc.stdout.split())
+
+
+def test_killed_keystone_is_restarted_and_no_request_through_the_vip_fails(lab, healing, heal_times):
+    host = "ctl2"
+    old = keystone_pids(lab, host)
+    assert old
+    tokens = TokenLoad(lab, interval=0.05, max_seconds=300)
+    tokens.start()
+    try:
+        tokens.wait_for_tokens(10)
+        killed = time.time()
+        # Master and workers at once, requests in flight included.
+        lab.exec(host, ["kill", "-9", *old])
+        _, _, done = healing.wait("hastack/heal/keystone/done", 240, since=killed,
+                                  match={"target": host, "service": "keystone"})
+        wait_until(lambda: bool(keystone_pids(lab, host)), 60, 0.5, f"keystone on {host} to run again")
+        heal_times["keystone"] = time.time() - killed
+        issued = len(tokens.issued)
+        tokens.wait_for_tokens(issued + 10)
+    finally:
+        tokens.stop()
+    print(f"[heal] keystone: {len(tokens.issued)} tokens, {len(tokens.failures)} failed, "
+          f"longest gap {tokens.longest_gap()} s")
+    assert done["action"] == "restart_service"
+    assert not set(keystone_pids(lab, host)) & set(old)
+    # HAProxy resends what the dead server never answered (retry-on).
+    assert tokens.failures == []
 
 
 def test_master_idle_cpu_with_the_reconciler(lab, healing, heal_times):

@@ -21,13 +21,15 @@ def test_bench_run_quick_prints_one_object_per_cheap_benchmark(lab, tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     objects = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-    assert {o["name"] for o in objects} >= {"idempotent", "memory", "idle_cpu"}
+    assert {o["name"] for o in objects} >= {"idempotent", "memory", "idle_cpu", "token_issue"}
     for obj in objects:
         for key in ("name", "runs", "min", "median", "max", "unit", "machine"):
             assert key in obj, (obj["name"], key)
         assert len(obj["runs"]) == 1 and obj["median"] is not None, obj
         assert obj["machine"]["cpus"] and "mariadb-server" in obj["machine"]["packages"]
         assert obj["peer"] is not None or obj["peer_note"]
+    tokens = next(o for o in objects if o["name"] == "token_issue")
+    assert tokens["median"] > 0 and tokens["failed"] == [0], tokens
     idempotent = next(o for o in objects if o["name"] == "idempotent")
     assert idempotent["changes"] == [0] and idempotent["failed"] == [0], idempotent
     written = json.loads(output.read_text())

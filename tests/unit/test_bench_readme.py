@@ -64,8 +64,8 @@ def test_every_benchmark_is_one_file_with_what_the_runner_needs():
     benchmarks = runner.discover()
     assert list(benchmarks)[0] == "deploy"
     assert {"idempotent", "memory", "idle_cpu", "vip_failover", "db_commit_gap", "rabbit_node_loss",
-            "galera_full_outage"} <= set(benchmarks)
+            "galera_full_outage", "token_issue", "api_rollout"} <= set(benchmarks)
     for name, module in benchmarks.items():
         assert callable(module.run) and module.UNIT and module.TITLE, name
         assert isinstance(module.CHEAP, bool) and isinstance(module.ORDER, int), name
-    assert {n for n, m in benchmarks.items() if m.CHEAP} == {"idempotent", "memory", "idle_cpu"}
+    assert {n for n, m in benchmarks.items() if m.CHEAP} == {"idempotent", "memory", "idle_cpu", "token_issue"}

@@ -65,13 +65,18 @@ listen app
     default-server inter 200 rise 1 fall 1
     server a 127.0.0.1:{servers['a'].port} check
     server b 127.0.0.1:{servers['b'].port} check
+listen other
+    bind 127.0.0.1:{free_port()}
+    default-server inter 200 rise 1 fall 1
+    server a 127.0.0.1:{servers['a'].port} check
+    server b 127.0.0.1:{servers['b'].port} check
 """)
     subprocess.run(["haproxy", "-c", "-f", str(cfg)], check=True, capture_output=True)
     proc = subprocess.Popen(["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while not sock.exists() or not all(
-                haproxy_mod.is_up(r) for r in haproxy_mod.servers("app", sock=str(sock))):
+                haproxy_mod.is_up(r) for r in haproxy_mod.servers(sock=str(sock))):
             assert time.monotonic() < deadline, "haproxy did not come up"
             time.sleep(0.1)
         yield {"port": front, "sock": str(sock), "servers": servers}
@@ -90,17 +95,17 @@ def who_answers(port, count=8):
 
 def test_servers_lists_real_state(haproxy):
     rows = haproxy_mod.servers(sock=haproxy["sock"])
-    assert {(r["backend"], r["server"]) for r in rows} == {("app", "a"), ("app", "b")}
+    assert {(r["backend"], r["server"]) for r in rows} == {("app", "a"), ("app", "b"), ("other", "a"), ("other", "b")}
     assert all(r["status"] == "UP" for r in rows)
 
 
 def test_drain_stops_new_connections_and_ready_restores_them(haproxy):
     assert set(who_answers(haproxy["port"])) == {"a", "b"}
-    assert haproxy_mod.drain_host("a", sock=haproxy["sock"]) == ["app"]
+    assert haproxy_mod.drain_host("a", sock=haproxy["sock"]) == ["app", "other"]
     state = {r["server"]: r["status"] for r in haproxy_mod.servers("app", sock=haproxy["sock"])}
     assert state == {"a": "DRAIN", "b": "UP"}
     assert set(who_answers(haproxy["port"])) == {"b"}
-    assert haproxy_mod.ready_host("a", sock=haproxy["sock"]) == ["app"]
+    assert haproxy_mod.ready_host("a", sock=haproxy["sock"]) == ["app", "other"]
     assert haproxy_mod.wait_up("a", backend="app", timeout=5, sock=haproxy["sock"]) >= 0
     assert set(who_answers(haproxy["port"])) == {"a", "b"}
 
@@ -119,6 +124,22 @@ def test_wait_drained_waits_for_open_sessions(haproxy):
     server_a.held.clear()
     assert haproxy_mod.wait_drained("a", backend="app", timeout=10, sock=haproxy["sock"]) <= 10
     haproxy_mod.ready("app", "a", sock=haproxy["sock"])
+
+
+def test_take_out_and_put_back_touch_only_the_named_backends(haproxy):
+    sock = haproxy["sock"]
+
+    def status():
+        return {(r["backend"], r["server"]): r["status"] for r in haproxy_mod.servers(sock=sock)}
+    out = haproxy_mod.take_out("a", backends=["app"], timeout=5, sock=sock)
+    assert out["backends"] == ["app"]
+    assert status() == {("app", "a"): "DRAIN", ("app", "b"): "UP", ("other", "a"): "UP", ("other", "b"): "UP"}
+    assert set(who_answers(haproxy["port"])) == {"b"}
+    back = haproxy_mod.put_back("a", backends="app", timeout=5, sock=sock)
+    assert back["backends"] == ["app"]
+    assert set(status().values()) == {"UP"}
+    assert haproxy_mod.take_out("a", backends=["nosuch"], timeout=5, sock=sock)["backends"] == []
+    assert set(status().values()) == {"UP"}
 
 
 def test_unknown_server_is_a_clear_error(haproxy):
@@ -141,4 +162,4 @@ def test_skip_stopped_passes_over_a_host_without_haproxy_and_only_then(haproxy, 
             haproxy_mod.ready_host("a", sock=sock)
     # Where HAProxy runs, skip_stopped changes nothing.
     assert haproxy_mod.listening(haproxy["sock"]) is True
-    assert haproxy_mod.ready_host("a", sock=haproxy["sock"], skip_stopped=True) == ["app"]
+    assert haproxy_mod.ready_host("a", sock=haproxy["sock"], skip_stopped=True) == ["app", "other"]

@@ -26,11 +26,16 @@ CONFIGS = ["/etc/mysql/mariadb.conf.d/60-galera.cnf", "/etc/default/mariadb",
            "/etc/rabbitmq/rabbitmq.conf", "/etc/rabbitmq/rabbitmq-env.conf",
            "/etc/rabbitmq/enabled_plugins", "/var/lib/rabbitmq/.erlang.cookie",
            "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/etc/memcached.conf",
+           "/etc/keystone/keystone.conf", "/etc/keystone/fernet-keys", "/etc/default/keystone",
            "/etc/sysctl.d/60-hastack.conf"]
 
 
 def running(lab, host, name):
     return lab.exec(host, ["pgrep", "-x", name], check=False).returncode == 0
+
+
+def keystone_running(lab, host):
+    return lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False).returncode == 0
 
 
 def health_running(lab, host):
@@ -91,13 +96,15 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
         if tier not in tiers:
             tiers.append(tier)
     # The auto-heal's beacons go first (they would report the services clean stops), then
-    # the reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq).
-    assert tiers == ["validate", "beacons", "rabbitmq", "memcached", "keepalived", "haproxy", "galera", "common"]
+    # the reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq, keystone).
+    assert tiers == ["validate", "beacons", "keystone", "rabbitmq", "memcached", "keepalived", "haproxy", "galera",
+                     "common"]
     assert not lab.salt(HOST, "beacons.list", "return_yaml=False")[HOST], "beacons left after clean"
 
     # ctl3: nothing of the stack runs, the formula's files are gone, the data stays.
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, False)
     assert not health_running(lab, HOST)
+    assert not keystone_running(lab, HOST)
     assert [p for p in CONFIGS if exists(lab, HOST, p)] == []
     assert exists(lab, HOST, "/var/lib/mysql/grastate.dat")
     assert exists(lab, HOST, "/var/lib/mysql/mysql")
@@ -136,6 +143,7 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
     assert rabbit_running(lab, HOST) == ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"]
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, True)
     assert health_running(lab, HOST)
+    assert keystone_running(lab, HOST)
     assert [p for p in CONFIGS if not exists(lab, HOST, p)] == []
     # And a second apply of the restored host changes nothing.
     again = lab.apply(HOST)

@@ -141,6 +141,7 @@ def test_status_reports_every_host_and_service(lab):
         assert row["running"] and row["minion"]
         assert row["services"] and all(row["services"].values()), row["services"]
         assert row["services"]["memcached"] is True
+        assert row["services"]["keystone"] is True
         assert row["facts"]["rabbitmq"]["summary"] == "3/3 running"
 
 

@@ -34,6 +34,9 @@ HOLDERS = {
     "/etc/haproxy/haproxy.cfg": {"haproxy_stats"},
     "/etc/mysql/mariadb.conf.d/60-galera.cnf": {"galera_sst"},
     "/var/lib/rabbitmq/.erlang.cookie": {"rabbit_cookie"},
+    # keystone's database password; its admin password and fernet seed are in no file
+    # (the keys are derived from the seed).
+    "/etc/keystone/keystone.conf": {"db_keystone"},
 }
 # What Salt itself keeps by design (README: "What Salt itself keeps"): the
 # master's cache of each minion's rendered pillar, and on each host the

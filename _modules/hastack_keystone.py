@@ -161,7 +161,8 @@ def bootstrapped(url=None, timeout=10):
     """
     settings = _settings()
     url = url or settings["local_url"]
-    password = __salt__["pillar.get"]("hastack:secrets:keystone_admin", "")
+    # Salt 3008 masks secrets that pillar.get returns unless asked not to.
+    password = __salt__["pillar.get"]("hastack:secrets:keystone_admin", "", unmask=True)
     if not password:
         log.debug("hastack_keystone.bootstrapped: no admin password in pillar")
         return False

@@ -317,9 +317,11 @@ def test_bootstrapped_answers_false_without_a_password_and_never_logs_it(ks):
                                                     "region": "RegionOne", "admin_user": "admin",
                                                     "admin_project": "admin"}}
     try:
-        ks.__salt__ = {"pillar.get": lambda key, default="": ""}
+        ks.__salt__ = {"pillar.get": lambda key, default="", unmask=False: ""}
         assert ks.bootstrapped() is False
-        ks.__salt__ = {"pillar.get": lambda key, default="": "admin-secret-0123456789"}
+        # Salt masks a secret unless unmask=True: the check must ask for the real one.
+        ks.__salt__ = {"pillar.get": lambda key, default="", unmask=False:
+                       "admin-secret-0123456789" if unmask else "**** (masked)"}
         assert ks.bootstrapped(timeout=1) is False  # nothing listens on port 9
     finally:
         ks.log.removeHandler(handler)
@@ -370,3 +372,39 @@ def test_rotation_check_refuses_a_host_two_generations_behind(ks, tmp_path):
         ks.rotation_check()
     repositories["fernet"]["generation"] = 4
     assert ks.rotation_check() == {"credential": {"held": 1, "wanted": 2}, "fernet": {"held": 3, "wanted": 4}}
+
+
+def test_bootstrapped_sends_the_unmasked_admin_password(ks):
+    """Salt 3008 masks pillar secrets: a check that sent the mask would answer False forever."""
+    import http.server
+    import threading
+
+    url = "http://10.250.0.10:5000/v3"
+    catalog = [{"type": "identity", "endpoints": [
+        {"interface": i, "url": url, "region_id": "RegionOne"} for i in ("public", "internal", "admin")]}]
+
+    class Keystone(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            ok = body["auth"]["identity"]["password"]["user"]["password"] == "admin-secret-0123456789"
+            self.send_response(201 if ok else 401)
+            self.end_headers()
+            if ok:
+                self.wfile.write(json.dumps({"token": {"catalog": catalog}}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Keystone)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ks.__context__ = {"hastack_keystone.settings": {
+            "local_url": f"http://127.0.0.1:{server.server_port}/v3", "url": url, "region": "RegionOne",
+            "admin_user": "admin", "admin_project": "admin"}}
+        ks.__salt__ = {"pillar.get": lambda key, default="", unmask=False:
+                       "admin-secret-0123456789" if unmask else "**********"}
+        assert ks.bootstrapped() is True
+        catalog[0]["endpoints"].pop()  # no admin endpoint at the VIP: bootstrap has work to do
+        assert ks.bootstrapped() is False
+    finally:
+        server.shutdown()

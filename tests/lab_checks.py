@@ -14,6 +14,12 @@ def pids_of(lab, host, name):
     return lab.exec(host, ["pgrep", "-x", name], check=False).stdout.split()
 
 
+def keystone_pids(lab, host):
+    """uwsgi master and workers of keystone, by command line (api hosts may run other uwsgi services)."""
+    proc = lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False)
+    return sorted(proc.stdout.split())
+
+
 def wsrep(lab, host):
     """Host's wsrep_% status variables ({} when its server does not answer)."""
     proc = lab.exec(host, ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"],

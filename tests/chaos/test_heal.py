@@ -12,7 +12,7 @@ import pathlib
 import time
 
 from keystone_load import TokenLoad
-from lab_checks import RABBIT_PIDFILE, galera_synced, heals, pids_of, rabbit_running, wsrep
+from lab_checks import RABBIT_PIDFILE, galera_synced, heals, keystone_pids, pids_of, rabbit_running, wsrep
 
 from hastack_lab.lab import wait_until
 
@@ -55,12 +55,6 @@ def test_killed_memcached_is_restarted_by_the_healer(lab, healing, load, heal_ti
     assert new and new != old
     recent = lab.salt_run("hastack_heal.status")["recent"]
     assert any(e.get("heal_id") == done["heal_id"] and e.get("phase") == "done" for e in recent)
-
-
-def keystone_pids(lab, host):
-    """uwsgi master and workers of keystone (api hosts run other uwsgi services too)."""
-    proc = lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False)
-    return sorted(proc.stdout.split())
 
 
 def test_killed_keystone_is_restarted_and_no_request_through_the_vip_fails(lab, healing, heal_times):

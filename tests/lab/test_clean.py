@@ -12,6 +12,7 @@ import json
 import time
 
 import pytest
+from lab_checks import keystone_pids
 
 from hastack_lab.lab import vip_holders, wait_until
 
@@ -32,10 +33,6 @@ CONFIGS = ["/etc/mysql/mariadb.conf.d/60-galera.cnf", "/etc/default/mariadb",
 
 def running(lab, host, name):
     return lab.exec(host, ["pgrep", "-x", name], check=False).returncode == 0
-
-
-def keystone_running(lab, host):
-    return lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False).returncode == 0
 
 
 def health_running(lab, host):
@@ -104,7 +101,7 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
     # ctl3: nothing of the stack runs, the formula's files are gone, the data stays.
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, False)
     assert not health_running(lab, HOST)
-    assert not keystone_running(lab, HOST)
+    assert not keystone_pids(lab, HOST)
     assert [p for p in CONFIGS if exists(lab, HOST, p)] == []
     assert exists(lab, HOST, "/var/lib/mysql/grastate.dat")
     assert exists(lab, HOST, "/var/lib/mysql/mysql")
@@ -143,7 +140,7 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
     assert rabbit_running(lab, HOST) == ["rabbit@ctl1", "rabbit@ctl2", "rabbit@ctl3"]
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, True)
     assert health_running(lab, HOST)
-    assert keystone_running(lab, HOST)
+    assert keystone_pids(lab, HOST)
     assert [p for p in CONFIGS if not exists(lab, HOST, p)] == []
     # And a second apply of the restored host changes nothing.
     again = lab.apply(HOST)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from keystone_load import ADMIN_SECRET, TokenLoad, get, issue_token, keystone_url, validate_token
+from lab_checks import keystone_pids
 
 from hastack_lab.lab import wait_until
 
@@ -20,11 +21,6 @@ FIGURES = {}
 
 def api_hosts(lab):
     return [h for h in lab.hosts if "api" in lab.roles_of(h)]
-
-
-def keystone_pids(lab, host):
-    proc = lab.exec(host, ["pgrep", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False)
-    return sorted(proc.stdout.split())
 
 
 def haproxy_status(lab, lb, backend, server):

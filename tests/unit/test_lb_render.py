@@ -73,6 +73,11 @@ def test_rendered_configs_are_valid_and_bind_right(render, tmp_path, base, minio
     assert [line.split()[1:3] for line in keystone if line.startswith("server ")] == [
         [host, f"{base['hosts'][host]['ip']}:5000"] for host in api]
     assert "on-marked-down shutdown-sessions" in cfg
+    # A request a dying server never answered is resent, to another server:
+    # only possible when HAProxy holds the whole request (body included).
+    assert {"retry-on conn-failure empty-response", "option http-buffer-request"} <= set(keystone)
+    assert "retry-on" not in " ".join(galera)
+    assert "option redispatch 1" in cfg
     assert "inter 500 fastinter 250 downinter 1000 rise 2 fall 3" in cfg
     # Services of tiers not deployed yet get no backend that would sit DOWN forever.
     assert "listen glance" not in cfg

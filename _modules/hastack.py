@@ -867,6 +867,30 @@ def _check_keystone(config, roles, errors):
                       "keystone is reached, and reaches its database, through the VIP (role lb)")
 
 
+# Characters a database password may hold where a tool rewrites its URL
+# (RFC 3986's unreserved set): nova-manage cell_v2 map_cell0 builds cell0's
+# URL from [database] connection and mangles a percent-quoted password.
+URL_SAFE = re.compile(r"^[A-Za-z0-9._~-]*$")
+# {tier: [secret names that must be URL-safe]} (checked where the tier is in use).
+URL_SAFE_SECRETS = {"nova": ["db_nova"]}
+
+
+def _check_openstack(config, roles, errors):
+    """Secrets the OpenStack tools cannot carry in a URL as they are."""
+    secrets = _section(config, "secrets")
+    for tier, names in URL_SAFE_SECRETS.items():
+        block = tiers_of(config).get(tier)
+        if not isinstance(block, dict) or is_planned(block) or not _in_use(block, roles):
+            continue
+        for name in names:
+            value = secrets.get(name)
+            # Never put `value` into a message: it is a secret.
+            if isinstance(value, str) and value and not URL_SAFE.match(value):
+                errors.append(f"hastack:secrets:{name} may hold only letters, digits and - . _ ~ "
+                              f"(nova-manage cell_v2 map_cell0 mangles other characters in the {tier} "
+                              "database URL)")
+
+
 def check_config(config):
     """
     Every problem of a merged hastack config (defaults + pillar), as a list of
@@ -881,6 +905,7 @@ def check_config(config):
     _check_keepalived(config, errors)
     _check_galera_timeouts(config, errors)
     _check_keystone(config, roles, errors)
+    _check_openstack(config, roles, errors)
     for path in _placeholder_paths(config, "hastack"):
         if path not in reported:
             errors.append(f"{path} contains the placeholder {PLACEHOLDER}")
@@ -1007,6 +1032,127 @@ def keystone_view(config):
     return facts, secret_facts
 
 
+def _section(config, name):
+    value = config.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _secret(config, name):
+    """A secret's value from ``secrets`` ('' when unset)."""
+    return str(_section(config, "secrets").get(name) or "")
+
+
+def memcache_servers_of(config):
+    """``ip:port`` of every cache host, in pillar order."""
+    port = _section(config, "memcached").get("port", 11211)
+    return [f"{ip_of(config, member)}:{port}" for member in _role_lists(config).get("cache", [])]
+
+
+def db_connection_of(config, tier, database, driver="mysql+pymysql", options=""):
+    """
+    The SQLAlchemy URL of one of ``tier``'s databases (its block's
+    ``databases``): through the VIP on Galera's frontend port, as the
+    database's user, its password URL-quoted.
+    """
+    block = tiers_of(config).get(tier) or {}
+    specs = block.get("databases") if isinstance(block.get("databases"), dict) else {}
+    spec = specs.get(database) if isinstance(specs.get(database), dict) else {}
+    password = urllib.parse.quote(_secret(config, spec.get("secret")), safe="")
+    vip = _section(config, "network").get("vip") or ""
+    port = _frontend_port(config, "galera", "galera", 3306)
+    return (f"{driver}://{spec.get('user', database)}:{password}@{vip}:{port}/{database}"
+            + (f"?{options}" if options else ""))
+
+
+def vip_url_of(config, tier, listener, fallback_port, path=""):
+    """``http://<VIP>:<port of the tier's listener><path>``."""
+    vip = _section(config, "network").get("vip") or ""
+    return f"http://{vip}:{_frontend_port(config, tier, listener, fallback_port)}{path}"
+
+
+def _members(config, tier):
+    """Members of a tier's roles, sorted."""
+    roles = _role_lists(config)
+    block = tiers_of(config).get(tier) or {}
+    return sorted({member for role in tier_roles(block) for member in roles.get(role, [])})
+
+
+def transport_url_of(config):
+    """
+    oslo.messaging's ``transport_url``: the ``openstack`` user (password
+    URL-quoted) on every mq host, by minion id (hastack.common writes
+    /etc/hosts), and the vhost.
+    """
+    rabbit = _section(config, "rabbitmq")
+    password = urllib.parse.quote(_secret(config, "rabbit_openstack"), safe="")
+    brokers = [f"{rabbit.get('openstack_user')}:{password}@{member}:{rabbit.get('amqp_port')}"
+               for member in _role_lists(config).get("mq", [])]
+    return f"rabbit://{','.join(brokers)}/{rabbit.get('vhost')}"
+
+
+def openstack_view(config):
+    """
+    ``(facts, secret facts)`` of the OpenStack tiers after keystone
+    (placement, nova, compute, horizon), the same on every host. Facts are
+    URLs on the VIP and host lists; secret facts, kept apart like keystone's,
+    are what holds a password: database URLs, the RabbitMQ transport URL,
+    the service accounts' passwords, horizon's secret key. The states write
+    the secret facts only into files readable by root and the service's group.
+    """
+    keystone = _section(config, "keystone")
+    placement = _section(config, "placement")
+    nova = _section(config, "nova")
+    horizon = _section(config, "horizon")
+    network = _section(config, "network")
+    auth_url = vip_url_of(config, "keystone", "keystone", keystone.get("port", 5000), "/v3")
+    common = {
+        "auth_url": auth_url,
+        "region": keystone.get("region", "RegionOne"),
+        "memcache_servers": memcache_servers_of(config),
+    }
+    facts = {
+        "placement": dict(common, members=_members(config, "placement"),
+                          url=vip_url_of(config, "placement", "placement", placement.get("port", 8778))),
+        "nova": dict(common, members=_members(config, "nova"),
+                     url=vip_url_of(config, "nova", "nova", 8774, nova.get("endpoint_path", "")),
+                     glance_url=f"http://{network.get('vip') or ''}:{nova.get('glance_port', 9292)}"),
+        "compute": dict(common, members=_members(config, "compute")),
+    }
+    dashboard_ips = [ip_of(config, member) for member in _members(config, "horizon")]
+    facts["horizon"] = {
+        "members": _members(config, "horizon"),
+        "keystone_url": auth_url,
+        "keystone_host": network.get("vip") or "",
+        "memcache_servers": common["memcache_servers"],
+        # The VIP, every dashboard host's stack IP (HAProxy's checks ask those), extra names.
+        "allowed_hosts": [host for host in [network.get("vip") or "", *dashboard_ips, *_list(
+            horizon.get("allowed_hosts"))] if host],
+    }
+    transport_url = transport_url_of(config)
+    secret_facts = {
+        "placement": {
+            "db_connection": db_connection_of(config, "placement", "placement",
+                                              placement.get("db_driver", "mysql+pymysql"),
+                                              placement.get("db_options", "")),
+            "service_password": _secret(config, "service_placement"),
+        },
+        "nova": {
+            "db_connection": db_connection_of(config, "nova", "nova", nova.get("db_driver", "mysql+pymysql"),
+                                              nova.get("db_options", "")),
+            "api_db_connection": db_connection_of(config, "nova", "nova_api",
+                                                  nova.get("db_driver", "mysql+pymysql"),
+                                                  nova.get("db_options", "")),
+            "transport_url": transport_url,
+            "service_password": _secret(config, "service_nova"),
+            "placement_password": _secret(config, "service_placement"),
+        },
+        "horizon": {"secret_key": _secret(config, "horizon_secret_key")},
+    }
+    secret_facts["compute"] = {key: secret_facts["nova"][key]
+                               for key in ("transport_url", "service_password", "placement_password")}
+    return facts, secret_facts
+
+
 def cluster_view(config):
     """
     Facts about the whole stack, the same on every minion and on the master
@@ -1023,6 +1169,8 @@ def cluster_view(config):
     - ``haproxy.backends``; ``keepalived``: VIP, VRRP version, auth; ``arbitrator.nodes``
     - ``keystone``: api hosts, URL on the VIP, memcached servers; ``keystone_secrets``: database
       connection and key repositories (built from secrets)
+    - ``placement``, ``nova``, ``compute``, ``horizon``: URLs on the VIP, hosts, memcached servers;
+      ``<tier>_secrets``: database and transport URLs, service passwords, horizon's key (``openstack_view``)
     """
     roles = _role_lists(config)
     network = config.get("network") if isinstance(config.get("network"), dict) else {}
@@ -1073,18 +1221,19 @@ def cluster_view(config):
 
     rabbit = config.get("rabbitmq") or {}
     mq = roles.get("mq", [])
-    password = urllib.parse.quote(str(secrets.get("rabbit_openstack", "")), safe="")
-    brokers = [f"{rabbit.get('openstack_user')}:{password}@{member}:{rabbit.get('amqp_port')}" for member in mq]
     prefix = rabbit.get("node_prefix", "rabbit")
     view["rabbitmq"] = {
         "cluster_nodes": [f"{prefix}@{member}" for member in sorted(mq)],
         "deploy_order": sorted(mq),
-        "transport_url": f"rabbit://{','.join(brokers)}/{rabbit.get('vhost')}",
+        "transport_url": transport_url_of(config),
         "enabled_plugins": "[rabbitmq_management]." if (rabbit.get("management") or {}).get("enabled") else "[].",
     }
 
     view["haproxy"] = {"backends": backends_of(config)}
     view["keystone"], view["keystone_secrets"] = keystone_view(config)
+    facts, secret_facts = openstack_view(config)
+    for tier in ("placement", "nova", "compute", "horizon"):
+        view[tier], view[f"{tier}_secrets"] = facts[tier], secret_facts[tier]
 
     keepalived = config.get("keepalived") or {}
     cidr = str(network.get("cidr") or "")
@@ -1130,6 +1279,9 @@ def minion_view(config, minion, ip4_interfaces=None):
 
     rabbit = config.get("rabbitmq") or {}
     keystone = config.get("keystone") if isinstance(config.get("keystone"), dict) else {}
+    placement = _section(config, "placement")
+    horizon = _section(config, "horizon")
+    uwsgi_services = _section(_section(config, "nova"), "uwsgi_services")
     return {
         "minion_id": minion,
         "my_roles": my_roles,
@@ -1141,6 +1293,11 @@ def minion_view(config, minion, ip4_interfaces=None):
         "galera": {"peer_ips": [ip_of(config, m) for m in roles.get("db", []) if m != minion]},
         # uwsgi's socket: the stack IP only (HAProxy binds the VIP on the same port).
         "keystone": {"http_socket": f"{my_ip}:{keystone.get('port', 5000)}"},
+        "placement": {"http_socket": f"{my_ip}:{placement.get('port', 8778)}"},
+        "nova": {"http_sockets": {name: f"{my_ip}:{spec.get('port')}" for name, spec in uwsgi_services.items()
+                                  if isinstance(spec, dict)}},
+        # Apache's Listen: the stack IP only (HAProxy binds the VIP's port 80).
+        "horizon": {"listen": f"{my_ip}:{horizon.get('port', 80)}"},
         "keepalived": {
             "interface": interface,
             "my_priority": priority,

@@ -1,7 +1,8 @@
 """
 Keystone on this api host: is it healthy, and is the identity service
 bootstrapped (the admin can log in and the catalog lists keystone's own
-endpoints at the VIP).
+endpoints at the VIP); and the registration of the other services (their
+users, services and endpoints at the VIP, ``register_service``).
 
 Both ask this host's keystone on its stack IP (not the VIP), so the answer
 is about this host. The admin password is read from pillar here, on the
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from salt.exceptions import CommandExecutionError
@@ -214,3 +216,190 @@ def rotation_check():
     if refusals:
         raise CommandExecutionError("; ".join(refusals))
     return found
+
+
+# --------------------------------------------------------------------------
+# Service registration: a service's user, its role on the service project,
+# the service and its endpoints at the VIP.
+# --------------------------------------------------------------------------
+
+
+def endpoint_changes(endpoints, url, region, interfaces=INTERFACES):
+    """
+    What bringing a service's ``endpoints`` (keystone's endpoint list, any
+    region and interface) to one endpoint per interface at ``url`` in
+    ``region`` takes, as ``{"create": [interface], "update": {interface:
+    endpoint id}}``; both empty when they are in place.
+    """
+    create, update = [], {}
+    for interface in interfaces:
+        mine = [endpoint for endpoint in endpoints or []
+                if isinstance(endpoint, dict) and endpoint.get("interface") == interface
+                and endpoint.get("region_id", endpoint.get("region")) == region]
+        if not mine:
+            create.append(interface)
+        elif not any(str(endpoint.get("url", "")).rstrip("/") == url.rstrip("/") for endpoint in mine):
+            update[interface] = mine[0].get("id")
+    return {"create": create, "update": update}
+
+
+class Keystone:
+    """
+    Keystone's identity API, as the admin: ``request(method, path, body)``
+    gives ``(status, parsed JSON body)``. Only the token travels in headers;
+    passwords only in request bodies.
+    """
+
+    def __init__(self, url, timeout=10, opener=None):
+        self.url = url.rstrip("/")
+        self.timeout = float(timeout)
+        self.opener = opener or _opener()
+        self.token = ""
+
+    def request(self, method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        if self.token:
+            request.add_header("X-Auth-Token", self.token)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw.decode()) if raw else {}), response.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, {}, exc.headers
+
+    def authenticate(self, user, password, project):
+        """Log in; True on success (the token is kept for the next requests)."""
+        status, _body, headers = self.request("POST", "/auth/tokens", password_auth_body(user, password, project))
+        if status != 201:
+            return False
+        self.token = headers.get("X-Subject-Token", "")
+        return bool(self.token)
+
+    def can_log_in(self, user, password, project):
+        """True when ``user`` gets a token for ``project`` with ``password`` (the admin token is kept)."""
+        status, _body, _headers = Keystone(self.url, self.timeout, self.opener).request(
+            "POST", "/auth/tokens", password_auth_body(user, password, project))
+        return status == 201
+
+    def find(self, collection, **query):
+        """The first ``collection`` entry matching ``query`` (keystone's list filters), or None."""
+        path = f"/{collection}?" + urllib.parse.urlencode(query)
+        status, body, _headers = self.request("GET", path)
+        if status != 200:
+            raise CommandExecutionError(f"keystone: GET /{collection} answered {status}")
+        items = body.get(collection) or []
+        return items[0] if items else None
+
+    def create(self, collection, kind, fields):
+        status, body, _headers = self.request("POST", f"/{collection}", {kind: fields})
+        if status not in (200, 201):
+            raise CommandExecutionError(f"keystone: creating a {kind} answered {status}")
+        return body.get(kind) or {}
+
+    def change(self, method, path, body=None, expect=(200, 204)):
+        status, _body, _headers = self.request(method, path, body)
+        if status not in expect:
+            raise CommandExecutionError(f"keystone: {method} {path.split('/')[1]} answered {status}")
+
+
+def register(keystone, admin_password, spec, password, test=False):
+    """
+    Bring keystone to ``spec`` (name, type, description, url, region, user,
+    project, role, domain, admin_user, admin_project): the user with
+    ``password`` (a changed password is set again), its role on the project,
+    the service and one endpoint per interface at the URL. Returns the
+    changes, without any password: ``{}`` when everything is in place. With
+    ``test``, nothing is written.
+    """
+    if not keystone.authenticate(spec["admin_user"], admin_password, spec["admin_project"]):
+        raise CommandExecutionError("keystone refused the admin from pillar (hastack:secrets:keystone_admin)")
+    changes = {}
+    domain = keystone.find("domains", name=spec["domain"])
+    if domain is None:
+        raise CommandExecutionError(f"keystone has no domain {spec['domain']}")
+    project = keystone.find("projects", name=spec["project"], domain_id=domain["id"])
+    if project is None:
+        changes["project"] = "created"
+        project = {"id": ""} if test else keystone.create(
+            "projects", "project", {"name": spec["project"], "domain_id": domain["id"],
+                                    "description": "Service accounts"})
+    user = keystone.find("users", name=spec["user"], domain_id=domain["id"])
+    if user is None:
+        changes["user"] = "created"
+        user = {"id": ""} if test else keystone.create(
+            "users", "user", {"name": spec["user"], "domain_id": domain["id"], "password": password,
+                              "enabled": True})
+    elif not keystone.can_log_in(spec["user"], password, spec["project"]):
+        # Also when the role is still missing: setting the same password again is harmless.
+        changes["user"] = "password set"
+        if not test:
+            keystone.change("PATCH", f"/users/{user['id']}", {"user": {"password": password, "enabled": True}})
+    role = keystone.find("roles", name=spec["role"])
+    if role is None:
+        raise CommandExecutionError(f"keystone has no role {spec['role']} (made by the keystone bootstrap)")
+    assignment = f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}"
+    if not (project["id"] and user["id"]) or keystone.request("HEAD", assignment)[0] != 204:
+        changes["role"] = f"{spec['role']} on {spec['project']}"
+        if not test:
+            keystone.change("PUT", assignment)
+    service = keystone.find("services", type=spec["type"])
+    if service is None:
+        changes["service"] = "created"
+        service = {"id": ""} if test else keystone.create(
+            "services", "service", {"name": spec["name"], "type": spec["type"],
+                                    "description": spec.get("description", ""), "enabled": True})
+    endpoints = []
+    if service["id"]:
+        status, body, _headers = keystone.request("GET", f"/endpoints?service_id={service['id']}")
+        if status != 200:
+            raise CommandExecutionError(f"keystone: GET /endpoints answered {status}")
+        endpoints = body.get("endpoints") or []
+    plan = endpoint_changes(endpoints, spec["url"], spec["region"])
+    for interface in plan["create"]:
+        changes.setdefault("endpoints", {})[interface] = spec["url"]
+        if not test:
+            keystone.create("endpoints", "endpoint", {"service_id": service["id"], "interface": interface,
+                                                      "url": spec["url"], "region_id": spec["region"],
+                                                      "enabled": True})
+    for interface, endpoint_id in plan["update"].items():
+        changes.setdefault("endpoints", {})[interface] = spec["url"]
+        if not test:
+            keystone.change("PATCH", f"/endpoints/{endpoint_id}", {"endpoint": {"url": spec["url"]}})
+    return changes
+
+
+def register_service(name, service_type, url, user, password_pillar, description="", project="service",
+                     role="admin", domain="Default", test=False, timeout=10):
+    """
+    Register an OpenStack service in keystone, idempotently: its user
+    (password from pillar ``password_pillar``), the ``role`` of that user on
+    ``project`` (made if missing), the service (``name``, ``service_type``)
+    and its public, internal and admin endpoints at ``url`` in the region of
+    the keystone settings. Talks to keystone's API through the VIP as the
+    admin (``hastack:secrets:keystone_admin``); both passwords are read from
+    pillar here, on the minion, and travel only in request bodies. Returns
+    the changes (``{}`` when all was in place), never a password. ``test``
+    changes nothing and returns what would change.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 hastack_keystone.register_service placement placement \\
+            http://10.250.0.10:8778 placement hastack:secrets:service_placement test=True
+    """
+    mapdata = __salt__["hastack.mapdata"]()
+    keystone = mapdata.get("keystone") or {}
+    # Salt 3008 masks secrets that pillar.get returns unless asked not to.
+    admin_password = __salt__["pillar.get"]("hastack:secrets:keystone_admin", "", unmask=True)
+    password = __salt__["pillar.get"](password_pillar, "", unmask=True)
+    if not admin_password or not password:
+        missing = "hastack:secrets:keystone_admin" if not admin_password else password_pillar
+        raise CommandExecutionError(f"no password in pillar {missing}")
+    spec = {"name": name, "type": service_type, "description": description, "url": url,
+            "region": keystone.get("region", "RegionOne"), "user": user, "project": project, "role": role,
+            "domain": domain, "admin_user": keystone.get("admin_user", "admin"),
+            "admin_project": keystone.get("admin_project", "admin")}
+    return register(Keystone(keystone.get("url", ""), timeout), admin_password, spec, password, test=test)

@@ -1116,7 +1116,10 @@ def openstack_view(config):
         "nova": dict(common, members=_members(config, "nova"),
                      url=vip_url_of(config, "nova", "nova", 8774, nova.get("endpoint_path", "")),
                      glance_url=f"http://{network.get('vip') or ''}:{nova.get('glance_port', 9292)}"),
-        "compute": dict(common, members=_members(config, "compute")),
+        # What the compute hosts install: nova-compute with its hypervisor flavour, in one go.
+        "compute": dict(common, members=_members(config, "compute"),
+                        all_pkgs=_list(_section(config, "compute").get("pkgs"))
+                        + _list([_section(config, "compute").get("hypervisor_pkg")])),
     }
     dashboard_ips = [ip_of(config, member) for member in _members(config, "horizon")]
     facts["horizon"] = {

@@ -6,7 +6,7 @@
   hastack-deploy-keystone-started and hastack-deploy-keystone-done).
 
   The api hosts get hastack.keystone one at a time, each drained from the
-  keystone backend first and put back once healthy (orch/rollout/_host.jinja),
+  keystone backend first and put back once healthy (orch/rollout/_deploy.jinja),
   so a re-deploy of a running stack drops no request. After the first host
   (in id order), and on that host only, hastack.keystone.bootstrap: the
   database schema (db_sync) and the admin, the identity service and its
@@ -17,33 +17,5 @@
   step of their own.
 #}
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
-{%- from "orch/rollout/_host.jinja" import rollout_host with context %}
-{%- set members = hastack.keystone.members %}
-{%- set visits = hastack.rollout | selectattr("host", "in", members) | list %}
-{%- set lb_hosts = hastack.roles.get("lb", []) %}
-{%- set timeout = hastack.haproxy.drain_timeout %}
-{%- set chain = namespace(previous="test: hastack-deploy-keystone-started") %}
-{%- for visit in visits %}
-{{ rollout_host("hastack-deploy-keystone", visit.host, ["hastack.keystone"], visit.tier_backends.keystone,
-                ["hastack_keystone.is_healthy"], lb_hosts, timeout, chain.previous) }}
-{%-   set chain.previous = "salt: hastack-deploy-keystone-" ~ visit.host ~ "-up" %}
-{%-   if loop.first %}
-
-hastack-deploy-keystone-bootstrapped:
-  salt.state:
-    - tgt: {{ visit.host }}
-    - sls: hastack.keystone.bootstrap
-    - require:
-      - {{ chain.previous }}
-{%-     set chain.previous = "salt: hastack-deploy-keystone-bootstrapped" %}
-{%-   endif %}
-{%- endfor %}
-{%- if visits %}
-
-hastack-deploy-keystone-rolled-out:
-  test.succeed_without_changes:
-    - require:
-      - {{ chain.previous }}
-    - require_in:
-      - test: hastack-deploy-keystone-done
-{%- endif %}
+{%- from "orch/rollout/_deploy.jinja" import deploy_tier with context %}
+{{- deploy_tier(hastack, "keystone", bootstrap="hastack.keystone.bootstrap") }}

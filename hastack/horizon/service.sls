@@ -1,0 +1,15 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Apache on the stack IP; a config change restarts it (a new Listen needs a
+# restart, not a reload).
+{%- from "hastack/map.jinja" import mapdata as hastack with context %}
+
+include:
+  - .config
+
+hastack-horizon-service-running:
+  service.running:
+    - name: {{ hastack.horizon.service }}
+    - enable: True
+    - watch:
+      - sls: hastack.horizon.config

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Run once, on one api host, by orch.nova.deploy, before any nova service of
+# the tier runs (nova-scheduler does not start on an empty database): the
+# packages and nova.conf, the API database's schema, cell0's mapping, cell1,
+# the main database's schema (cell0's too), then nova's keystone user (role
+# admin on the service project), the compute service and its endpoints at
+# the VIP. Each step is guarded, so a re-run changes nothing: the syncs only
+# unless their schema is at the head of the installed package's migrations
+# (hastack_api.nova_schema_synced), the cells only unless
+# `nova-manage cell_v2 list_cells` lists them (hastack_api.cell_present),
+# the registration checks every object itself. nova-manage reads the
+# database and RabbitMQ URLs from nova.conf: none is on a command line. It
+# runs as the nova user, so its log stays nova's.
+#
+# cell1's mapping keeps the URLs (passwords included) it was made with:
+# after a change of db_nova or rabbit_openstack, run
+# `nova-manage cell_v2 update_cell --cell_uuid <cell1's uuid>` once.
+{%- from "hastack/map.jinja" import mapdata as hastack with context %}
+{%- set nova = hastack.nova %}
+
+include:
+  - .config
+
+hastack-nova-bootstrap-api-database-synced:
+  cmd.run:
+    - name: nova-manage api_db sync
+    - runas: {{ nova.user }}
+    - unless:
+      - fun: hastack_api.nova_schema_synced
+        args: [api]
+    - require:
+      - sls: hastack.nova.config
+
+hastack-nova-bootstrap-cell0-present:
+  cmd.run:
+    - name: nova-manage cell_v2 map_cell0
+    - runas: {{ nova.user }}
+    - unless:
+      - fun: hastack_api.cell_present
+        args: [cell0]
+    - require:
+      - cmd: hastack-nova-bootstrap-api-database-synced
+
+hastack-nova-bootstrap-cell1-present:
+  cmd.run:
+    - name: nova-manage cell_v2 create_cell --name {{ nova.cell_name }} --verbose
+    - runas: {{ nova.user }}
+    - unless:
+      - fun: hastack_api.cell_present
+        args: [{{ nova.cell_name }}]
+    - require:
+      - cmd: hastack-nova-bootstrap-cell0-present
+
+hastack-nova-bootstrap-database-synced:
+  cmd.run:
+    - name: nova-manage db sync
+    - runas: {{ nova.user }}
+    - unless:
+      - fun: hastack_api.nova_schema_synced
+        args: [main]
+    - require:
+      - cmd: hastack-nova-bootstrap-cell1-present
+
+hastack-nova-bootstrap-service-present:
+  hastack_keystone.service_registered:
+    - name: nova
+    - service_type: {{ nova.service_type }}
+    - description: {{ nova.description | json }}
+    - url: {{ nova.url | json }}
+    - user: {{ nova.service_user }}
+    - password_pillar: hastack:secrets:service_nova
+    - project: {{ nova.service_project }}
+    - require:
+      - cmd: hastack-nova-bootstrap-database-synced

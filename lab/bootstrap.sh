@@ -11,6 +11,10 @@ HASTACK_LAB_PACKAGES=(
   mariadb-server mariadb-client mariadb-backup galera-4 galera-arbitrator-4 rsync socat
   rabbitmq-server haproxy keepalived
   debconf-utils keystone python3-keystone
+  placement-api python3-placement
+  nova-api nova-conductor nova-scheduler python3-nova
+  nova-compute nova-compute-ironic
+  openstack-dashboard openstack-dashboard-apache apache2 libapache2-mod-wsgi-py3
 )
 
 hastack_need_root() {

@@ -16,3 +16,14 @@ hastack:
     enabled: false
     # Three hosts on a shared, busy machine answer the reconciler slowly.
     answer_timeout: 20
+  # Nova's workers: one each on three hosts sharing one machine.
+  nova:
+    conductor_workers: 1
+    scheduler_workers: 1
+  # nova-compute only proves the control plane works: no hypervisor in the
+  # lab. Debian's nova-compute needs one package providing
+  # nova-compute-hypervisor; nova-compute-ironic is the lightest (its only
+  # file, nova-compute.conf, is replaced by hastack.compute).
+  compute:
+    driver: fake.FakeDriver
+    hypervisor_pkg: nova-compute-ironic

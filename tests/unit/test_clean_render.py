@@ -40,8 +40,10 @@ def clean(show_sls):  # noqa: F811
 
 def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     high = clean(CONVERGED, "ctl3")
-    # The reverse of the deploy order: galera, haproxy, keepalived, memcached, rabbitmq, keystone.
-    assert sls_order(high) == ["hastack.validate", "hastack.beacons.clean", "hastack.keystone.clean",
+    # The reverse of the deploy order: galera, haproxy, keepalived, memcached, rabbitmq, keystone,
+    # horizon, placement, nova.
+    assert sls_order(high) == ["hastack.validate", "hastack.beacons.clean", "hastack.nova.clean",
+                               "hastack.placement.clean", "hastack.horizon.clean", "hastack.keystone.clean",
                                "hastack.rabbitmq.clean", "hastack.memcached.clean",
                                "hastack.keepalived.clean", "hastack.haproxy.clean",
                                "hastack.galera.clean", "hastack.common.clean"]
@@ -52,7 +54,7 @@ def test_converged_host_cleans_its_tiers_in_reverse_then_common(clean):
     assert functions["hastack-galera-clean-service-dead"] == "service"
     # Stopped, not disabled: a later apply could not enable a sysvinit service without insserv.
     dead = [body["args"] for body in high.values() if body["function"] == "service"]
-    assert len(dead) == 7 and not [args for args in dead if "enable" in args]
+    assert len(dead) == 13 and not [args for args in dead if "enable" in args]
     assert high["hastack-keepalived-clean-service-dead"]["args"]["sig"] == "/usr/sbin/keepalived"
     assert high["hastack-haproxy-clean-service-dead"]["args"]["sig"] == "/usr/sbin/haproxy"
     assert high["hastack-rabbitmq-clean-service-dead"]["args"]["sig"] == "-s rabbit boot"
@@ -77,4 +79,5 @@ def test_data_and_packages_go_only_when_asked(clean):
     assert emptied["name"] == "/var/lib/mysql" and emptied["clean"] is True
     removed = {sid for sid, body in high.items() if body["function"] == "pkg"}
     assert removed == {f"hastack-{t}-clean-package-removed"
-                       for t in ("memcached", "rabbitmq", "keepalived", "haproxy", "keystone")}
+                       for t in ("memcached", "rabbitmq", "keepalived", "haproxy", "keystone", "horizon",
+                                 "placement", "nova")}

@@ -311,8 +311,13 @@ def test_heal_services_index(layers):
     assert index["keepalived"]["drain"] is False
     assert index["keystone"] == {"tier": "keystone", "sls": "hastack.keystone.service", "drain": True,
                                  "health": "hastack_keystone.is_healthy"}
+    assert index["placement-api"] == {"tier": "placement", "sls": "hastack.placement.service", "drain": True,
+                                      "health": "hastack_api.placement_healthy"}
+    assert index["nova-compute"] == {"tier": "compute", "sls": "hastack.compute.service", "drain": False,
+                                     "health": "hastack_api.compute_healthy"}
     assert set(index) == {"garb", "mariadb", "hastack-galera-health", "haproxy", "keepalived", "memcached",
-                          "rabbitmq-server", "keystone"}
+                          "rabbitmq-server", "keystone", "placement-api", "nova-api", "nova-api-metadata",
+                          "nova-conductor", "nova-scheduler", "nova-compute", "apache2"}
 
 
 def test_every_restart_sls_names_a_service_of_its_tier_and_an_existing_file(layers):

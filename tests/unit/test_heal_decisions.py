@@ -570,8 +570,15 @@ def test_orphans_of_a_silent_host_stay_open(heal):
 
 
 def test_probe_processes_come_from_the_tier_blocks(heal, view):
-    assert heal.probe_processes(view) == {"rabbitmq-server": "-s rabbit boot",
-                                          "keystone": "--ini /etc/keystone/keystone-uwsgi.ini"}
+    assert heal.probe_processes(view) == {
+        "rabbitmq-server": "-s rabbit boot",
+        "keystone": "--ini /etc/keystone/keystone-uwsgi.ini",
+        "placement-api": "--ini /etc/placement/placement-api-uwsgi.ini",
+        "nova-api": "--ini /etc/nova/nova-api-uwsgi.ini",
+        "nova-api-metadata": "--ini /etc/nova/nova-api-metadata-uwsgi.ini",
+        "nova-conductor": "/usr/bin/nova-conductor",
+        "nova-scheduler": "/usr/bin/nova-scheduler",
+        "nova-compute": "/usr/bin/nova-compute"}
 
 
 @pytest.fixture

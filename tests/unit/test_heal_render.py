@@ -42,8 +42,9 @@ def test_converged_host_gets_every_beacon(render):
     assert service["name"] == "service" and service["save"] is True
     assert service["disable_during_state_run"] is True
     # The broker is the RabbitMQ beacon's (by process): its init-script status runs rabbitmqctl.
-    assert sorted(service["services"]) == ["haproxy", "hastack-galera-health", "keepalived", "keystone", "mariadb",
-                                        "memcached"]
+    assert sorted(service["services"]) == ["apache2", "haproxy", "hastack-galera-health", "keepalived", "keystone",
+                                        "mariadb", "memcached", "nova-api", "nova-api-metadata", "nova-conductor",
+                                        "nova-scheduler", "placement-api"]
     assert service["services"]["mariadb"] == {"onchangeonly": True, "delay": 2, "emitatstartup": False,
                                               "oncleanshutdown": False}
     assert states["hastack-beacons-hastack_galera-present"][1]["interval"] == 5
@@ -55,7 +56,8 @@ def test_converged_host_gets_every_beacon(render):
     ("db1", ["hastack_galera", "service"], ["hastack-galera-health", "mariadb"]),
     ("garb1", ["service"], ["garb"]),
     ("lb2", ["service"], ["haproxy", "keepalived"]),
-    ("api1", ["hastack_rabbitmq", "service"], ["keystone", "memcached"]),
+    ("api1", ["hastack_rabbitmq", "service"], ["apache2", "keystone", "memcached", "nova-api", "nova-api-metadata",
+                                               "nova-conductor", "nova-scheduler", "placement-api"]),
 ])
 def test_split_hosts_get_their_tiers_beacons(render, minion, beacons, services):
     states = beacon_states(render, SPLIT, minion)

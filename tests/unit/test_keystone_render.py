@@ -235,10 +235,13 @@ def test_rollout_visits_api_hosts_one_at_a_time_draining_only_their_api_backends
         assert drained["require"] == [previous]
         assert drained["name"] == "hastack_haproxy.take_out"
         # Galera shares these hosts: its backend keeps its traffic.
-        assert drained["kwarg"]["backends"] == ["keystone"]
-        assert high[f"hastack-rollout-{host}-applied"]["args"]["sls"] == ["hastack.keystone"]
-        healthy = high[f"hastack-rollout-{host}-hastack_keystone.is_healthy-healthy"]["args"]
-        assert healthy["tgt"] == host and healthy["require_in"] == [{"salt": f"hastack-rollout-{host}-up"}]
+        assert drained["kwarg"]["backends"] == ["keystone", "horizon", "placement", "nova", "nova_metadata"]
+        assert high[f"hastack-rollout-{host}-applied"]["args"]["sls"] == [
+            "hastack.keystone", "hastack.horizon", "hastack.placement", "hastack.nova"]
+        for function in ("hastack_keystone.is_healthy", "hastack_api.horizon_healthy",
+                         "hastack_api.placement_healthy", "hastack_api.nova_healthy"):
+            healthy = high[f"hastack-rollout-{host}-{function}-healthy"]["args"]
+            assert healthy["tgt"] == host and healthy["require_in"] == [{"salt": f"hastack-rollout-{host}-up"}]
         assert high[f"hastack-rollout-{host}-up"]["args"]["name"] == "hastack_haproxy.put_back"
         previous = {"salt": f"hastack-rollout-{host}-up"}
     assert not any(secret in json.dumps(high) for secret in SECRETS.values())

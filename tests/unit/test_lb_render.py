@@ -65,7 +65,8 @@ def test_rendered_configs_are_valid_and_bind_right(render, tmp_path, base, minio
     assert "garb1" not in cfg  # an arbitrator holds no data
     # Only the VIP and the host's own stats address are bound: no wildcard.
     binds = [line.strip() for line in cfg.splitlines() if line.strip().startswith("bind ")]
-    assert binds == [f"bind {mapdata['my_ip']}:1993", "bind 10.250.0.10:3306", "bind 10.250.0.10:5000"]
+    assert binds == [f"bind {mapdata['my_ip']}:1993"] + [f"bind 10.250.0.10:{port}" for port in (
+        3306, 80, 5000, 8774, 8775, 8778)]
     # Keystone on the VIP, served by every api host on its stack IP.
     keystone = listen_block(cfg, "keystone")
     assert "option httpchk GET /v3" in keystone
@@ -79,6 +80,16 @@ def test_rendered_configs_are_valid_and_bind_right(render, tmp_path, base, minio
     assert "retry-on" not in " ".join(galera)
     assert "option redispatch 1" in cfg
     assert "inter 500 fastinter 250 downinter 1000 rise 2 fall 3" in cfg
+    # The OpenStack APIs and the dashboard on the VIP, each checked with its own request.
+    for listener, port, check in (("placement", 8778, "GET /"), ("nova", 8774, "GET /"),
+                                  ("nova_metadata", 8775, "GET /"), ("horizon", 80, "GET /")):
+        block = listen_block(cfg, listener)
+        assert f"option httpchk {check}" in block and "mode http" in block
+        assert [line.split()[1:3] for line in block if line.startswith("server ")] == [
+            [host, f"{base['hosts'][host]['ip']}:{port}"]
+            for host in base["roles"]["dashboard" if listener == "horizon" else "api"]]
+    # A refused host name (4xx) is no healthy dashboard.
+    assert "http-check expect rstatus ^[23]" in listen_block(cfg, "horizon")
     # Services of tiers not deployed yet get no backend that would sit DOWN forever.
     assert "listen glance" not in cfg
 

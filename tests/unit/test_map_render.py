@@ -135,7 +135,8 @@ def render(tmp_path_factory, repo_root_module):
 
 
 # Tiers with states, in deploy order (parameters/tiers/*.yaml).
-CONVERGED_TIERS = ["galera", "haproxy", "keepalived", "memcached", "rabbitmq", "keystone"]
+CONVERGED_TIERS = ["galera", "haproxy", "keepalived", "memcached", "rabbitmq", "keystone", "horizon", "placement",
+                   "nova"]
 
 
 def test_defaults_without_pillar(render, defaults):
@@ -144,7 +145,9 @@ def test_defaults_without_pillar(render, defaults):
     assert mapdata["memcached"]["memory_mb"] == 64
     assert mapdata["common"]["pkgs"] == defaults["common"]["pkgs"]
     assert mapdata["role_tiers"]["lb"] == ["haproxy", "keepalived"]
-    assert mapdata["role_tiers"]["api"] == ["keystone"]  # glance, nova, placement: planned, no states yet
+    assert mapdata["role_tiers"]["api"] == ["keystone", "placement", "nova"]  # glance: planned, no states yet
+    assert mapdata["role_tiers"]["dashboard"] == ["horizon"]
+    assert mapdata["role_tiers"]["compute"] == ["compute"]
     assert (mapdata["my_roles"], mapdata["my_tiers"], mapdata["my_ip"]) == ([], [], "")
     assert mapdata["stack_minions"] == []
     assert mapdata["minion_id"] == "ctl1"
@@ -194,7 +197,8 @@ def test_tiers_come_only_from_own_roles(render):
     pillar = {"hastack": dict(SPLIT, tiers={"memcached": {"roles": ["api"]}})}
     assert render(pillar, minion_id="db1")["my_tiers"] == ["galera"]
     # api1 has api (now memcached) and mq, but not db.
-    assert render(pillar, minion_id="api1")["my_tiers"] == ["memcached", "rabbitmq", "keystone"]
+    assert render(pillar, minion_id="api1")["my_tiers"] == ["memcached", "rabbitmq", "keystone", "horizon",
+                                                            "placement", "nova"]
     assert render(pillar, minion_id="garb1")["my_tiers"] == ["arbitrator"]
     assert render(pillar, minion_id="ss1")["my_tiers"] == []
 

@@ -192,11 +192,11 @@ def test_bad_after_lists_are_rejected(mod, repo_root, tiers, message):
 def test_planned_tiers_are_known_roles_but_get_no_states(mod, repo_root):
     config = config_with(mod, repo_root, roles={"api": ["ctl1"]}, hosts={"ctl1": {"ip": "10.0.0.1"}})
     assert "api" in mod.known_roles(config)
-    # keystone has states; glance, nova and placement are still planned.
-    assert mod.role_tiers_of(config)["api"] == ["keystone"]
-    assert [step["tier"] for step in mod.deploy_sequence(config)] == ["keystone"]
-    assert list(mod.backends_of(config)) == ["keystone"]
-    assert "nova" not in mod.watch_of(config)
+    # keystone, placement and nova have states; glance is still planned.
+    assert mod.role_tiers_of(config)["api"] == ["keystone", "placement", "nova"]
+    assert [step["tier"] for step in mod.deploy_sequence(config)] == ["keystone", "placement", "nova"]
+    assert list(mod.backends_of(config)) == ["keystone", "placement", "nova", "nova_metadata"]
+    assert "nova" in mod.watch_of(config) and "glance" not in mod.watch_of(config)
     # Their databases and secrets are still known: the db hosts create them.
     assert {"keystone", "nova_api", "glance"} <= set(mod.databases_of(config))
     assert {"keystone_admin", "service_nova"} <= set(mod.required_secrets_of(config)["api"])

@@ -195,7 +195,7 @@ def schema_synced(command, migrations, runas):
     .. code-block:: bash
 
         salt ctl1 hastack_api.schema_synced 'placement-manage db version' \\
-            /usr/lib/python3/dist-packages/placement/db/sql_alchemy/alembic/versions placement
+            /usr/lib/python3/dist-packages/placement/db/sqlalchemy/alembic/versions placement
     """
     directory = pathlib.Path(str(migrations))
     if not directory.is_dir():

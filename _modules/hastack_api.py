@@ -58,9 +58,13 @@ def current_revision(output):
     return "" if last in ("None", "none") else last
 
 
-def http_status_ok(status, accepted=(200,)):
-    """True when ``status`` is one of ``accepted`` (200 by default)."""
-    return status in accepted
+def http_status_ok(status):
+    """
+    True for an answer HAProxy's checks would take from an API's version
+    document: 2xx or 3xx (an API may answer its root with 300 Multiple
+    Choices); 4xx, 5xx and no answer (0) are not.
+    """
+    return 200 <= status < 400
 
 
 # --------------------------------------------------------------------------
@@ -108,8 +112,8 @@ def _running(signature):
 
 def placement_healthy(timeout=2):
     """
-    True when this host's placement API answers ``GET /`` with 200 (the check
-    HAProxy makes). The placement tier's health function.
+    True when this host's placement API answers ``GET /`` with a 2xx or 3xx
+    (the check HAProxy makes). The placement tier's health function.
 
     CLI Example:
 
@@ -124,7 +128,7 @@ def placement_healthy(timeout=2):
 def nova_healthy(timeout=2):
     """
     True when this host's compute API and metadata API answer ``GET /`` with
-    200 (HAProxy's checks) and its nova-conductor and nova-scheduler run.
+    a 2xx or 3xx (HAProxy's checks) and its nova-conductor and nova-scheduler run.
     The nova tier's health function.
 
     CLI Example:
@@ -177,7 +181,7 @@ def horizon_healthy(timeout=5):
         salt ctl1 hastack_api.horizon_healthy
     """
     listen = (_mapdata().get("horizon") or {}).get("listen", "")
-    return 200 <= _status(f"http://{listen}/", timeout) < 400
+    return http_status_ok(_status(f"http://{listen}/", timeout))
 
 
 def schema_synced(command, migrations, runas):

@@ -419,6 +419,11 @@ def test_alembic_heads_and_current_revision(api):
     assert api.current_revision("None\n") == "" and api.current_revision("") == ""
 
 
+def test_http_status_ok(api):
+    assert [status for status in (0, 200, 204, 300, 302, 400, 401, 500, 503) if api.http_status_ok(status)] == [
+        200, 204, 300, 302]
+
+
 def test_cell_listed(api):
     table = ("+-------+--------------------------------------+---------+\n"
              "|  Name |                 UUID                 | Disabled |\n"

@@ -1090,6 +1090,28 @@ def transport_url_of(config):
     return f"rabbit://{','.join(brokers)}/{rabbit.get('vhost')}"
 
 
+def cell_url_templates(config):
+    """
+    The database and RabbitMQ URLs of nova's cell mappings as templates that
+    nova fills from the reading host's own nova.conf (``{username}``,
+    ``{password}``..., indexed ``{username1}``... for each broker of a
+    multi-host transport URL): the nova_api database then holds no password,
+    and a rotated password needs no ``update_cell``.
+    """
+    brokers = _role_lists(config).get("mq", [])
+    if len(brokers) > 1:
+        netloc = ",".join(f"{{username{i}}}:{{password{i}}}@{{hostname{i}}}:{{port{i}}}"
+                          for i in range(1, len(brokers) + 1))
+    else:
+        netloc = "{username}:{password}@{hostname}:{port}"
+    database = "{scheme}://{username}:{password}@{hostname}:{port}/"
+    return {
+        "cell0_database": database + "nova_cell0?{query}",
+        "cell1_database": database + "{path}?{query}",
+        "cell1_transport": f"rabbit://{netloc}/{{path}}",
+    }
+
+
 def openstack_view(config):
     """
     ``(facts, secret facts)`` of the OpenStack tiers after keystone
@@ -1115,7 +1137,8 @@ def openstack_view(config):
                           url=vip_url_of(config, "placement", "placement", placement.get("port", 8778))),
         "nova": dict(common, members=_members(config, "nova"),
                      url=vip_url_of(config, "nova", "nova", 8774, nova.get("endpoint_path", "")),
-                     glance_url=f"http://{network.get('vip') or ''}:{nova.get('glance_port', 9292)}"),
+                     glance_url=f"http://{network.get('vip') or ''}:{nova.get('glance_port', 9292)}",
+                     cell_urls=cell_url_templates(config)),
         # What the compute hosts install: nova-compute with its hypervisor flavour, in one go.
         "compute": dict(common, members=_members(config, "compute"),
                         all_pkgs=_list(_section(config, "compute").get("pkgs"))

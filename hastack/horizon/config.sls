@@ -110,15 +110,17 @@ hastack-horizon-config-site-file-managed:
       - sls: hastack.horizon.package
 
 hastack-horizon-config-site-present:
-  apache_site.enabled:
-    - name: {{ horizon.site }}
+  # What a2ensite does (Salt 3008 ships no apache_site states).
+  file.symlink:
+    - name: {{ horizon.site_link }}
+    - target: ../sites-available/{{ horizon.site }}.conf
     - require:
       - file: hastack-horizon-config-site-file-managed
 {%- for site in horizon.disabled_sites %}
 
 hastack-horizon-config-{{ site }}-site-absent:
-  apache_site.disabled:
-    - name: {{ site }}
+  file.absent:
+    - name: {{ horizon.sites_enabled_dir }}/{{ site }}.conf
     - require:
       - sls: hastack.horizon.package
 {%- endfor %}

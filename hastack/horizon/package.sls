@@ -26,5 +26,3 @@ hastack-horizon-package-{{ package }}-debconf-present:
 hastack-horizon-package-installed:
   pkg.installed:
     - pkgs: {{ horizon.pkgs | json }}
-    # Salt's apache module loads only where apache2ctl exists.
-    - reload_modules: True

@@ -10,6 +10,8 @@ include:
 hastack-horizon-service-running:
   service.running:
     - name: {{ hastack.horizon.service }}
-    - enable: True
+    # No `enable`: the package enables apache2 at boot, and Salt's sysvinit
+    # provider never sees a service whose name ends in a digit as enabled
+    # (it would try again on every apply).
     - watch:
       - sls: hastack.horizon.config

@@ -13,9 +13,9 @@
 # database and RabbitMQ URLs from nova.conf: none is on a command line. It
 # runs as the nova user, so its log stays nova's.
 #
-# cell1's mapping keeps the URLs (passwords included) it was made with:
-# after a change of db_nova or rabbit_openstack, run
-# `nova-manage cell_v2 update_cell --cell_uuid <cell1's uuid>` once.
+# The cell mappings hold URL templates (hastack.cell_url_templates), which
+# nova fills from the reading host's nova.conf: no password is stored in the
+# nova_api database, and a rotated password needs no update_cell.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set nova = hastack.nova %}
 
@@ -34,7 +34,7 @@ hastack-nova-bootstrap-api-database-synced:
 
 hastack-nova-bootstrap-cell0-present:
   cmd.run:
-    - name: nova-manage cell_v2 map_cell0
+    - name: nova-manage cell_v2 map_cell0 --database_connection '{{ nova.cell_urls.cell0_database }}'
     - runas: {{ nova.user }}
     - unless:
       - fun: hastack_api.cell_present
@@ -44,7 +44,10 @@ hastack-nova-bootstrap-cell0-present:
 
 hastack-nova-bootstrap-cell1-present:
   cmd.run:
-    - name: nova-manage cell_v2 create_cell --name {{ nova.cell_name }} --verbose
+    - name: >-
+        nova-manage cell_v2 create_cell --name {{ nova.cell_name }} --verbose
+        --database_connection '{{ nova.cell_urls.cell1_database }}'
+        --transport-url '{{ nova.cell_urls.cell1_transport }}'
     - runas: {{ nova.user }}
     - unless:
       - fun: hastack_api.cell_present

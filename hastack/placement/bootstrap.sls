@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Run once, on one api host, by orch.placement.deploy (after hastack.placement
-# there): the database schema, then placement's keystone user (role admin on
+# Run once, on one api host, by orch.placement.deploy before placement runs
+# anywhere (its app does not load without its tables): the packages and
+# placement.conf, the database schema, then placement's keystone user (role admin on
 # the service project), its service and its public, internal and admin
 # endpoints at the VIP. Both are guarded, so a re-run changes nothing: the
 # sync only unless the schema is at the head of the installed package's
@@ -12,7 +13,7 @@
 {%- set placement = hastack.placement %}
 
 include:
-  - .service
+  - .config
 
 hastack-placement-bootstrap-database-synced:
   cmd.run:
@@ -21,7 +22,7 @@ hastack-placement-bootstrap-database-synced:
     - unless:
       - fun: hastack_api.placement_schema_synced
     - require:
-      - sls: hastack.placement.service
+      - sls: hastack.placement.config
 
 hastack-placement-bootstrap-service-present:
   hastack_keystone.service_registered:

@@ -37,6 +37,11 @@ HOLDERS = {
     # keystone's database password; its admin password and fernet seed are in no file
     # (the keys are derived from the seed).
     "/etc/keystone/keystone.conf": {"db_keystone"},
+    "/etc/placement/placement.conf": {"db_placement", "service_placement"},
+    # The nova_api database holds none: its cell mappings are URL templates.
+    "/etc/nova/nova.conf": {"db_nova", "rabbit_openstack", "service_nova", "service_placement"},
+    "/etc/nova/nova-compute.conf": {"rabbit_openstack", "service_nova", "service_placement"},
+    "/etc/openstack-dashboard/secret_key": {"horizon_secret_key"},
 }
 # What Salt itself keeps by design (README: "What Salt itself keeps"): the
 # master's cache of each minion's rendered pillar, and on each host the

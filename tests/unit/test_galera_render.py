@@ -32,7 +32,8 @@ def pillar(layout, **extra):
 
 
 def template(name):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO / "hastack")),
+    # Names relative to hastack/; includes name their file from the file roots, as Salt does.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(REPO / "hastack"), str(REPO)]),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.get_template(name)
 

@@ -282,7 +282,7 @@ def test_sls_modes_and_secrets_only_in_their_files(show_sls, layout, minion):
         "/etc/openstack-dashboard/local_settings.d/_0006_debian_cache.py"]
     assert high["hastack-horizon-config-static-files-managed"]["args"]["onchanges"] == [
         {"file": "hastack-horizon-config-webroot-file-managed"}]
-    assert high["hastack-horizon-config-000-default-site-absent"]["function"] == "apache_site"
+    assert high["hastack-horizon-config-000-default-site-absent"]["function"] == "file"
     services = {body["args"]["name"] for body in high.values() if body["function"] == "service"}
     assert services == {"placement-api", "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler",
                         "nova-compute", "apache2"}
@@ -307,9 +307,14 @@ def test_bootstrap_steps_are_guarded_and_keep_passwords_off_command_lines(show_s
     assert [(sid, args.get("name"), args.get("unless")) for sid, args in steps] == [
         ("hastack-nova-bootstrap-api-database-synced", "nova-manage api_db sync",
          [{"fun": "hastack_api.nova_schema_synced", "args": ["api"]}]),
-        ("hastack-nova-bootstrap-cell0-present", "nova-manage cell_v2 map_cell0",
+        # Cell mappings as templates nova fills from nova.conf: no password in the database.
+        ("hastack-nova-bootstrap-cell0-present", "nova-manage cell_v2 map_cell0 --database_connection "
+         "'{scheme}://{username}:{password}@{hostname}:{port}/nova_cell0?{query}'",
          [{"fun": "hastack_api.cell_present", "args": ["cell0"]}]),
-        ("hastack-nova-bootstrap-cell1-present", "nova-manage cell_v2 create_cell --name cell1 --verbose",
+        ("hastack-nova-bootstrap-cell1-present", "nova-manage cell_v2 create_cell --name cell1 --verbose "
+         "--database_connection '{scheme}://{username}:{password}@{hostname}:{port}/{path}?{query}' "
+         "--transport-url 'rabbit://{username1}:{password1}@{hostname1}:{port1},"
+         "{username2}:{password2}@{hostname2}:{port2},{username3}:{password3}@{hostname3}:{port3}/{path}'",
          [{"fun": "hastack_api.cell_present", "args": ["cell1"]}]),
         ("hastack-nova-bootstrap-database-synced", "nova-manage db sync",
          [{"fun": "hastack_api.nova_schema_synced", "args": ["main"]}]),
@@ -341,11 +346,11 @@ def test_clean_sls_removes_what_the_tiers_wrote(show_sls):
 # ------------------------------------------------------------ orchestration
 def test_deploy_orders_the_one_time_steps(orch):
     high, _calls = orch("orch.deploy", pillar(CONVERGED_C), {})
-    # Placement: after its first host is up, on that host only.
+    # Placement: before it runs anywhere (its app needs its tables), on the first host only.
     assert high["hastack-deploy-placement-bootstrapped"]["args"]["tgt"] == "ctl1"
     assert high["hastack-deploy-placement-bootstrapped"]["args"]["require"] == [
-        {"salt": "hastack-deploy-placement-ctl1-up"}]
-    assert high["hastack-deploy-placement-ctl2-drained"]["args"]["require"] == [
+        {"test": "hastack-deploy-placement-started"}]
+    assert high["hastack-deploy-placement-ctl1-drained"]["args"]["require"] == [
         {"salt": "hastack-deploy-placement-bootstrapped"}]
     assert high["hastack-deploy-placement-ctl1-drained"]["args"]["kwarg"]["backends"] == ["placement"]
     # Nova: before any nova service runs (the first host's drain waits for it).

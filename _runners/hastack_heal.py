@@ -772,7 +772,7 @@ def maintenance(target, state="on"):
     if state not in ("on", "off", "true", "false"):
         return _fail({"error": f"state must be on or off, got {state!r}"})
     on = state in ("on", "true")
-    kind = "clusters" if target in (FALLBACK_CLUSTERS | {HOSTS_CLUSTER}) else "hosts"
+    kind = "clusters" if target in (FALLBACK_CLUSTERS | {HOSTS_CLUSTER} | _tier_names()) else "hosts"
     directory = _dir()
     with _guard(directory):
         current = _maintenance()
@@ -784,7 +784,15 @@ def maintenance(target, state="on"):
     return current
 
 
-# Cluster names a maintenance target may be (tiers with states).
+def _tier_names():
+    """Names of the stack's tier blocks (every one is a cluster the healer knows); none if no view."""
+    try:
+        return set((_load_view() or {}).get("tiers") or {})
+    except Exception:  # noqa: BLE001 - no pillar yet: the fixed names still apply
+        return set()
+
+
+# Cluster names a maintenance target may always be (tiers with states), view or not.
 FALLBACK_CLUSTERS = {"galera", "arbitrator", "rabbitmq", "haproxy", "keepalived", "memcached"}
 
 

@@ -11,7 +11,7 @@ import os
 import pathlib
 import time
 
-from keystone_load import TokenLoad
+from keystone_load import ADMIN_SECRET, TokenLoad, get, issue_token, keystone_url
 from lab_checks import RABBIT_PIDFILE, galera_synced, heals, keystone_pids, pids_of, rabbit_running, wsrep
 
 from hastack_lab.lab import wait_until
@@ -82,6 +82,28 @@ def test_killed_keystone_is_restarted_and_no_request_through_the_vip_fails(lab, 
     assert not set(keystone_pids(lab, host)) & set(old)
     # HAProxy resends what the dead server never answered (retry-on).
     assert tokens.failures == []
+
+
+def test_killed_nova_conductor_is_restarted_and_the_compute_api_keeps_answering(lab, healing, heal_times):
+    host = "ctl3"
+    old = pids_of(lab, host, "nova-conductor")
+    assert old
+    token = issue_token(keystone_url(lab), lab.secret(ADMIN_SECRET))[0]
+    killed = time.time()
+    lab.exec(host, ["kill", "-9", *old])
+    _, _, done = healing.wait("hastack/heal/nova/done", 240, since=killed,
+                              match={"target": host, "service": "nova-conductor"})
+    wait_until(lambda: bool(pids_of(lab, host, "nova-conductor")), 60, 0.5, f"nova-conductor on {host} to run again")
+    heal_times["nova-conductor"] = time.time() - killed
+    assert done["action"] == "restart_service"
+    assert not set(pids_of(lab, host, "nova-conductor")) & set(old)
+    # The restarted conductor reports in again (nova's service list, through the VIP).
+    wait_until(lambda: conductor_state(lab, token, host) == "up", 120, 3, f"nova-conductor on {host} up")
+
+
+def conductor_state(lab, token, host):
+    services = get(f"http://{lab.vip}:8774/v2.1", token, "/os-services?binary=nova-conductor")["services"]
+    return next((s["state"] for s in services if s["host"] == host), None)
 
 
 def test_master_idle_cpu_with_the_reconciler(lab, healing, heal_times):

@@ -21,13 +21,17 @@ OTHERS = ("ctl1", "ctl2")
 CLEAN_TIMES = {}
 # Process name -> service, for every tier of a converged host.
 DAEMONS = {"mariadbd": "mariadb", "beam.smp": "rabbitmq-server", "haproxy": "haproxy",
-           "keepalived": "keepalived", "memcached": "memcached"}
+           "keepalived": "keepalived", "memcached": "memcached", "apache2": "apache2",
+           "nova-conductor": "nova-conductor", "nova-scheduler": "nova-scheduler", "nova-compute": "nova-compute"}
 CONFIGS = ["/etc/mysql/mariadb.conf.d/60-galera.cnf", "/etc/default/mariadb",
            "/etc/init.d/hastack-galera-health", "/etc/hastack/galera-health",
            "/etc/rabbitmq/rabbitmq.conf", "/etc/rabbitmq/rabbitmq-env.conf",
            "/etc/rabbitmq/enabled_plugins", "/var/lib/rabbitmq/.erlang.cookie",
            "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/etc/memcached.conf",
            "/etc/keystone/keystone.conf", "/etc/keystone/fernet-keys", "/etc/default/keystone",
+           "/etc/placement/placement.conf", "/etc/default/placement-api", "/etc/nova/nova.conf",
+           "/etc/default/nova-api", "/etc/nova/nova-compute.conf", "/etc/openstack-dashboard/secret_key",
+           "/etc/apache2/sites-enabled/openstack-dashboard.conf",
            "/etc/sysctl.d/60-hastack.conf"]
 
 
@@ -93,15 +97,17 @@ def test_clean_takes_one_host_off_and_the_others_keep_serving(lab):
         if tier not in tiers:
             tiers.append(tier)
     # The auto-heal's beacons go first (they would report the services clean stops), then
-    # the reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq, keystone).
-    assert tiers == ["validate", "beacons", "keystone", "rabbitmq", "memcached", "keepalived", "haproxy", "galera",
-                     "common"]
+    # the reverse of the deploy order (galera, haproxy, keepalived, memcached, rabbitmq, keystone,
+    # horizon, placement, nova, compute).
+    assert tiers == ["validate", "beacons", "compute", "nova", "placement", "horizon", "keystone", "rabbitmq",
+                     "memcached", "keepalived", "haproxy", "galera", "common"]
     assert not lab.salt(HOST, "beacons.list", "return_yaml=False")[HOST], "beacons left after clean"
 
     # ctl3: nothing of the stack runs, the formula's files are gone, the data stays.
     assert {name: running(lab, HOST, name) for name in DAEMONS} == dict.fromkeys(DAEMONS, False)
     assert not health_running(lab, HOST)
     assert not keystone_pids(lab, HOST)
+    assert not running(lab, HOST, "uwsgi_python311"), "an API service's uwsgi still runs"
     assert [p for p in CONFIGS if exists(lab, HOST, p)] == []
     assert exists(lab, HOST, "/var/lib/mysql/grastate.dat")
     assert exists(lab, HOST, "/var/lib/mysql/mysql")

@@ -47,7 +47,7 @@ def test_a_failed_tier_stops_every_tier_after_it(lab, broken_haproxy):
     assert result["errors"][0].startswith("hastack-deploy-haproxy-applied:"), result["errors"]
     assert not steps["hastack-deploy-haproxy-done"]["result"]
     # Every later tier: its steps did not run (their requisite failed).
-    for tier in ("keepalived", "memcached", "rabbitmq", "keystone"):
+    for tier in ("keepalived", "memcached", "rabbitmq", "keystone", "horizon", "placement", "nova", "compute"):
         later = [i for i in order if i.startswith(f"hastack-deploy-{tier}-")]
         assert later, f"no steps of tier {tier} in {order}"
         for state_id in later:
@@ -65,6 +65,7 @@ def test_deploy_after_the_fix_runs_every_tier_and_changes_nothing(lab):
     assert result["ok"], result["errors"]
     order = [step["id"] for step in result["steps"]]
     done = [i.removeprefix("hastack-deploy-").removesuffix("-done") for i in order if i.endswith("-done")]
-    assert done == ["galera", "haproxy", "keepalived", "memcached", "rabbitmq", "keystone"]
+    assert done == ["galera", "haproxy", "keepalived", "memcached", "rabbitmq", "keystone", "horizon", "placement",
+                    "nova", "compute"]
     assert [step["id"] for step in result["steps"] if step["changes"]] == []
     assert daemon_pids(lab) == before

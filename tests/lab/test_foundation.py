@@ -73,14 +73,14 @@ def daemon_pids(lab):
     """Main pid of every long-running daemon of the stack, per host (what a restart would change)."""
     files = {"memcached": "/run/memcached.pid", "haproxy": "/run/haproxy.pid",
              "keepalived": "/run/keepalived.pid", "mariadbd": "/run/mysqld/mysqld.pid",
-             "rabbitmq-server": "/run/rabbitmq/pid"}
+             "rabbitmq-server": "/run/rabbitmq/pid", "keystone": "/run/keystone/keystone.pid",
+             "placement-api": "/run/placement/placement-api.pid", "apache2": "/run/apache2/apache2.pid",
+             **{name: f"/run/nova/{name}.pid" for name in ("nova-api", "nova-api-metadata", "nova-conductor",
+                                                           "nova-scheduler", "nova-compute")}}
     pids = {}
     for host in lab.hosts:
         for name, path in files.items():
             pids[(host, name)] = lab.exec(host, ["cat", path], check=False).stdout.strip()
-        # The uwsgi master of keystone (the api hosts run other uwsgi services too).
-        proc = lab.exec(host, ["pgrep", "-o", "-f", "--", "--ini /etc/keystone/keystone-uwsgi.ini"], check=False)
-        pids[(host, "keystone")] = proc.stdout.strip()
     return pids
 
 
@@ -141,7 +141,9 @@ def test_status_reports_every_host_and_service(lab):
         assert row["running"] and row["minion"]
         assert row["services"] and all(row["services"].values()), row["services"]
         assert row["services"]["memcached"] is True
-        assert row["services"]["keystone"] is True
+        for service in ("keystone", "placement-api", "nova-api", "nova-conductor", "nova-scheduler",
+                        "nova-compute", "apache2"):
+            assert row["services"][service] is True, service
         assert row["facts"]["rabbitmq"]["summary"] == "3/3 running"
 
 

@@ -9,6 +9,7 @@ socket directly (no socat needed); parsing is done by plain functions.
 import csv
 import io
 import json
+import logging
 import os
 import socket
 import time
@@ -22,6 +23,8 @@ __virtualname__ = "hastack_haproxy"
 # waits for those backends only (a backend whose service is not deployed
 # yet stays DOWN and must not block a rollout).
 DRAIN_RECORD_DIR = "/run/hastack-haproxy"
+
+log = logging.getLogger(__name__)
 
 
 def __virtual__():
@@ -272,10 +275,16 @@ def _poll(pending, timeout, failure):
         time.sleep(0.2)
 
 
-def wait_drained(server, backend=None, timeout=60, sock=None, backends=None):
+def wait_drained(server, backend=None, timeout=60, sock=None, backends=None, close_after=None):
     """
     Wait until ``server`` has no session left (in one backend, in
     ``backends``, or in all); returns seconds waited.
+
+    With ``close_after`` (seconds), sessions still open by then are closed
+    (HAProxy's ``shutdown sessions server``): a pooled database connection
+    of a busy client never ends by itself, and the client reconnects to
+    another server. A request in flight at that moment fails and is never
+    acknowledged. Without it, sessions left after ``timeout`` are an error.
 
     CLI Example:
 
@@ -283,14 +292,31 @@ def wait_drained(server, backend=None, timeout=60, sock=None, backends=None):
 
         salt lb1 hastack_haproxy.wait_drained ctl1 timeout=120
         salt lb1 hastack_haproxy.wait_drained ctl1 backends=keystone,nova_api
+        salt lb1 hastack_haproxy.wait_drained ctl1 backend=galera close_after=15
     """
     sock = _socket_path(sock)
-    def pending():
-        busy = [r for r in servers(backend, sock)
+    def busy_rows():
+        return [r for r in servers(backend, sock)
                 if r["server"] == server and r["sessions"] and _chosen([r["backend"]], backends)]
+
+    def pending():
+        busy = busy_rows()
         return busy, ", ".join(f"{r['backend']}={r['sessions']}" for r in busy)
 
-    return _poll(pending, timeout, f"{server} still has sessions after {timeout}s")
+    failure = f"{server} still has sessions after {timeout}s"
+    if close_after is None:
+        return _poll(pending, timeout, failure)
+    start = time.monotonic()
+    grace = min(float(close_after), float(timeout))
+    try:
+        return _poll(pending, grace, failure)
+    except CommandExecutionError:
+        for row in busy_rows():
+            log.info("hastack_haproxy: closing %s sessions of %s/%s after %ss",
+                     row["sessions"], row["backend"], server, grace)
+            command(f"shutdown sessions server {row['backend']}/{server}", sock)
+    _poll(pending, max(float(timeout) - grace, 5.0), failure)
+    return round(time.monotonic() - start, 2)
 
 
 def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False):

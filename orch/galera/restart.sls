@@ -79,7 +79,7 @@ hastack-galera-restart-{{ member }}-sessions-finished:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ member }}]
-    - kwarg: {timeout: {{ hastack.haproxy.drain_timeout }}}
+    - kwarg: {timeout: {{ hastack.haproxy.drain_timeout }}, close_after: {{ hastack.haproxy.session_grace }}}
     - require:
       - salt: hastack-galera-restart-{{ member }}-drained
 

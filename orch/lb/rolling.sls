@@ -2,7 +2,8 @@
 # vim: ft=sls
 # Change one host without cutting clients off:
 #   salt-run state.orch hastack.lb.rolling pillar='{"node": "ctl2", "sls": "hastack"}'
-# Every HAProxy stops sending it new connections, its sessions finish, its
+# Every HAProxy stops sending it new connections, its sessions finish (those
+# still open after haproxy:session_grace are closed: pooled connections), its
 # states are applied, and it returns once its health checks pass again.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set node = pillar.get("node", "") %}
@@ -38,7 +39,7 @@ hastack-rolling-{{ node }}-sessions-finished:
     - tgt: {{ lb_hosts | json }}
     - tgt_type: list
     - arg: [{{ node }}]
-    - kwarg: {timeout: {{ timeout }}}
+    - kwarg: {timeout: {{ timeout }}, close_after: {{ hastack.haproxy.session_grace }}}
     - require:
       - salt: hastack-rolling-{{ node }}-drained
 

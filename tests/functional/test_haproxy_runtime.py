@@ -126,6 +126,25 @@ def test_wait_drained_waits_for_open_sessions(haproxy):
     haproxy_mod.ready("app", "a", sock=haproxy["sock"])
 
 
+def test_wait_drained_closes_what_outlives_the_grace(haproxy):
+    # A client that never lets go (a database connection pool) is closed after the grace.
+    server_a = haproxy["servers"]["a"]
+    clients = []
+    while not server_a.held:
+        clients.append(socket.create_connection(("127.0.0.1", haproxy["port"]), timeout=3))
+        clients[-1].recv(16)
+    haproxy_mod.drain("app", "a", sock=haproxy["sock"])
+    try:
+        waited = haproxy_mod.wait_drained("a", backend="app", timeout=10, close_after=0.5, sock=haproxy["sock"])
+        assert 0.5 <= waited < 10
+        assert [r["sessions"] for r in haproxy_mod.servers("app", haproxy["sock"]) if r["server"] == "a"] == [0]
+    finally:
+        for conn in clients + server_a.held:
+            conn.close()
+        server_a.held.clear()
+        haproxy_mod.ready("app", "a", sock=haproxy["sock"])
+
+
 def test_take_out_and_put_back_touch_only_the_named_backends(haproxy):
     sock = haproxy["sock"]
 

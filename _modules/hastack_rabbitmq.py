@@ -251,7 +251,31 @@ def join(peer, timeout=120):
     _ctl("join_cluster", peer, timeout=timeout)
     _ctl("start_app", timeout=timeout)
     _ctl("await_startup", "--timeout", str(timeout), timeout=timeout + 10)
+    grow_queues(timeout=timeout)
     return status()
+
+
+def grow_queues(timeout=120):
+    """
+    Make the local node a member of every quorum queue that lacks it
+    (``rabbitmq-queues grow <node> all``, every vhost). Quorum queues never
+    add a member by themselves: a queue declared while this node was out of
+    the cluster (down, or forgotten and joined again) keeps fewer members, so
+    losing one more node costs it its majority and a rolling restart refuses.
+    Returns True.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl3 hastack_rabbitmq.grow_queues
+    """
+    me = local_node()
+    ret = __salt__["cmd.run_all"](["rabbitmq-queues", "grow", me, "all"], python_shell=False,
+                                  timeout=timeout, ignore_retcode=True)
+    if ret["retcode"] != 0:
+        raise CommandExecutionError(f"rabbitmq-queues grow {me} all failed: {ret['stderr'] or ret['stdout']}")
+    return True
 
 
 def forget(node):

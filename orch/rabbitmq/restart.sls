@@ -48,6 +48,16 @@ hastack-rabbitmq-restart-modules-synced:
     - tgt_type: list
     - require:
       - test: hastack-rabbitmq-restart-plan
+
+# Every broker a member of every quorum queue first: a queue declared while
+# a broker was out has fewer members, and would block the restarts for ever.
+hastack-rabbitmq-restart-queues-grown:
+  salt.function:
+    - name: hastack_rabbitmq.grow_queues
+    - tgt: {{ members | json }}
+    - tgt_type: list
+    - require:
+      - salt: hastack-rabbitmq-restart-modules-synced
 {%-   for member in plan.order %}
 
 hastack-rabbitmq-restart-{{ member }}-restarted:
@@ -61,7 +71,7 @@ hastack-rabbitmq-restart-{{ member }}-restarted:
         timeout: {{ hastack.rabbitmq.wait_timeout }}
     - require:
 {%-     if loop.first %}
-      - salt: hastack-rabbitmq-restart-modules-synced
+      - salt: hastack-rabbitmq-restart-queues-grown
 {%-     else %}
       - salt: hastack-rabbitmq-restart-{{ loop.previtem }}-restarted
 {%-     endif %}

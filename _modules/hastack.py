@@ -1276,6 +1276,35 @@ def cluster_view(config):
     return view
 
 
+def hosts_to_roll(hosts, dry_runs):
+    """
+    The ``hosts`` a deploy must drain and apply, from the answers of
+    ``state.sls <tier> test=True`` on them (a ``saltutil.cmd`` return:
+    {minion: {"ret": {state: {result, changes}}, "retcode": int}}). A host
+    is left alone only when every state of its dry run says True with no
+    changes; a predicted change (result None), a failure, a render error
+    (a list or a string instead of states) or no answer at all keeps it in.
+    A second deploy of a healthy stack then drains nothing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call hastack.hosts_to_roll '[ctl1, ctl2]' '{ctl1: {ret: {}, retcode: 0}}'
+    """
+    dry_runs = dry_runs or {}
+    rolled = []
+    for host in hosts:
+        answer = dry_runs.get(host)
+        states = answer.get("ret") if isinstance(answer, dict) else None
+        settled = isinstance(states, dict) and bool(states) and all(
+            isinstance(state, dict) and state.get("result") is True and not state.get("changes")
+            for state in states.values())
+        if not settled:
+            rolled.append(host)
+    return rolled
+
+
 def minion_view(config, minion, ip4_interfaces=None):
     """
     Facts about one minion: ``minion_id``, ``my_roles``, ``my_tiers`` (in

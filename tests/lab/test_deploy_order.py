@@ -69,3 +69,8 @@ def test_deploy_after_the_fix_runs_every_tier_and_changes_nothing(lab):
                     "nova", "compute"]
     assert [step["id"] for step in result["steps"] if step["changes"]] == []
     assert daemon_pids(lab) == before
+    # Every API host's dry run predicted no change: none was taken out of HAProxy.
+    assert [i for i in order if i.endswith("-drained")] == []
+    unchanged = sorted(i for i in order if i.endswith("-unchanged"))
+    assert unchanged == sorted(f"hastack-deploy-{tier}-{host}-unchanged"
+                               for tier in ("keystone", "horizon", "placement", "nova") for host in lab.hosts)

@@ -581,3 +581,33 @@ def test_shipped_galera_timeouts_respect_galeras_limits(hastack_module, repo_roo
     hastack_module._check_galera_timeouts(doc["values"], errors)
     assert errors == []
     assert doc["values"]["galera"]["failure_detection"]["evs.suspect_timeout"] == "PT0.8S"
+
+
+# --------------------------------------------------------------------------
+# Deploy: which hosts a rollout drains (from their dry runs)
+# --------------------------------------------------------------------------
+def dry_run(*states):
+    """A saltutil.cmd answer of state.sls test=True: states given as (result, changes)."""
+    return {"ret": {f"file_|-s{i}_|-s{i}_|-managed": {"result": result, "changes": changes}
+                    for i, (result, changes) in enumerate(states)}, "retcode": 0}
+
+
+@pytest.mark.parametrize("answer, rolled", [
+    (dry_run((True, {})), False),
+    (dry_run((True, {}), (None, {"diff": "x"})), True),  # a predicted change
+    (dry_run((True, {"pid": 1})), True),                  # changes even with result True
+    (dry_run((False, {})), True),                         # a failing state
+    ({"ret": ["Rendering SLS failed"], "retcode": 1}, True),
+    ({"ret": "Minion did not return", "retcode": 254}, True),
+    ({"ret": {}, "retcode": 0}, True),                    # no state at all: not a proven no-op
+    (None, True),                                         # no answer
+])
+def test_hosts_to_roll_keeps_every_host_not_proven_unchanged(hastack_module, answer, rolled):
+    answers = {"ctl1": dry_run((True, {}))}
+    if answer is not None:
+        answers["ctl2"] = answer
+    assert hastack_module.hosts_to_roll(["ctl1", "ctl2"], answers) == (["ctl2"] if rolled else [])
+
+
+def test_hosts_to_roll_keeps_the_given_order_and_takes_no_answers(hastack_module):
+    assert hastack_module.hosts_to_roll(["ctl3", "ctl1"], None) == ["ctl3", "ctl1"]

@@ -226,6 +226,28 @@ def test_deploy_bootstraps_once_on_the_first_host_then_one_host_at_a_time(orch):
     assert not any(secret in json.dumps(high) for secret in SECRETS.values())
 
 
+def test_deploy_leaves_a_host_alone_whose_dry_run_predicts_no_change(orch):
+    settled = {"ret": {"file_|-a_|-a_|-managed": {"result": True, "changes": {}}}, "retcode": 0}
+    pending = {"ret": {"file_|-a_|-a_|-managed": {"result": None, "changes": {"diff": "..."}}}, "retcode": 0}
+    # ctl1 settled, ctl2 would change, ctl3 does not answer.
+    high, calls = orch("orch.deploy", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))},
+                       {"state.sls": {"ctl1": settled, "ctl2": pending}})
+    dry_run = [c for c in calls if c["fun"] == "state.sls" and c["arg"] == ["hastack.keystone"]]
+    assert len(dry_run) == 1 and dry_run[0]["tgt"] == ["ctl1", "ctl2", "ctl3"]
+    assert dry_run[0]["kwarg"] == {"test": True}
+    assert "hastack-deploy-keystone-ctl1-drained" not in high
+    assert "hastack-deploy-keystone-ctl1-applied" not in high
+    assert high["hastack-deploy-keystone-ctl1-unchanged"]["function"] == "test.succeed_without_changes"
+    # The one-time steps still follow the first host; the others are rolled as before.
+    assert high["hastack-deploy-keystone-bootstrapped"]["args"]["require"] == [
+        {"test": "hastack-deploy-keystone-ctl1-unchanged"}]
+    for host in ("ctl2", "ctl3"):
+        assert high[f"hastack-deploy-keystone-{host}-drained"]["args"]["name"] == "hastack_haproxy.take_out"
+        assert high[f"hastack-deploy-keystone-{host}-applied"]["args"]["sls"] == ["hastack.keystone"]
+    assert high["hastack-deploy-keystone-rolled-out"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-ctl3-up"}]
+
+
 def test_rollout_visits_api_hosts_one_at_a_time_draining_only_their_api_backends(orch):
     high, _calls = orch("orch.rollout", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))}, {})
     hosts = ["ctl1", "ctl2", "ctl3"]

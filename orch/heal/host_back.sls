@@ -41,6 +41,11 @@ hastack-heal-host-back-{{ minion }}-applied:
   salt.state:
     - tgt: {{ minion }}
     - sls: hastack
+    # A booting host starts every service in this run: on a busy machine its
+    # minion may miss the master's job checks, and a service heal's run may
+    # still be going. Wait for both as long as the heal's lock holds.
+    - queue: True
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-begin
 {%- if in_mq %}
@@ -52,6 +57,7 @@ hastack-heal-host-back-{{ minion }}-quorum-queues-grown:
     - arg:
       - ["rabbitmq-queues", "grow", {{ node | json }}, "all"]
     - kwarg: {python_shell: false}
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-applied
     - require_in:
@@ -66,6 +72,7 @@ hastack-heal-host-back-{{ minion }}-ready:
     - tgt_type: list
     - arg: [{{ minion }}]
     - kwarg: {skip_stopped: true}
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-applied
 
@@ -76,6 +83,7 @@ hastack-heal-host-back-{{ minion }}-up:
     - tgt_type: list
     - arg: [{{ minion }}]
     - kwarg: {timeout: {{ timeout }}, skip_stopped: true}
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-ready
     - require_in:

@@ -25,6 +25,7 @@ hastack-rabbitmq-rejoin-stale-data-cleared:
   salt.state:
     - tgt: {{ minion }}
     - sls: hastack.rabbitmq.stale_data_clean
+    - queue: True
     - require:
       - hastack: hastack-rabbitmq-rejoin-pillar-validated
       - test: hastack-rabbitmq-rejoin-node-known
@@ -33,5 +34,9 @@ hastack-rabbitmq-rejoin-joined:
   salt.state:
     - tgt: {{ minion }}
     - sls: hastack.rabbitmq
+    # A broker that joins waits for its peers and syncs its queues: a busy
+    # minion may miss the master's job checks meanwhile (no failed rejoin).
+    - queue: True
+    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-rabbitmq-rejoin-stale-data-cleared

@@ -1,6 +1,7 @@
 """
 hastack.beacons rendered from pillar (masterless Caller, as test_map_render),
-and the shipped master config against the runner's generator.
+and the shipped master config against the runner's generator; the heal
+orchestrations rendered as the master renders them.
 """
 
 import copy
@@ -9,6 +10,7 @@ import pathlib
 import pytest
 import salt.utils.yaml
 from saltmod_loader import load_salt_module
+from test_galera_orch_render import SECRETS, orch  # noqa: F401  (fixture)
 from test_map_render import CONVERGED, SPLIT, render, repo_root_module  # noqa: F401  (fixtures)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -103,3 +105,19 @@ def test_reactors_are_tiny_and_name_their_orchestration(name):
     assert f"mods: orch.heal.{name}" in text
     assert (REPO / "orch" / "heal" / f"{name}.sls").is_file()
     assert "pillar[" not in text and "grains" not in text and "salt[" not in text
+
+
+def test_host_back_waits_for_a_busy_booting_minion_instead_of_failing(orch):
+    hastack = dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))
+    event = {"tag": "hastack/heal/reconcile/host_back/ctl3", "data": {"id": "ctl3", "kind": "host_back"}}
+    high, _calls = orch("orch.heal.host_back", {"hastack": hastack, "event_data": event})
+    lock_ttl = 900  # hastack:heal:lock_ttl's default
+    applied = high["hastack-heal-host-back-ctl3-applied"]["args"]
+    # A service heal's run still going on the host is waited for, and so is a
+    # minion that misses the master's job checks while it starts every service.
+    assert applied["queue"] is True and applied["timeout"] == lock_ttl
+    for step in ("quorum-queues-grown", "ready", "up"):
+        assert high[f"hastack-heal-host-back-ctl3-{step}"]["args"]["timeout"] == lock_ttl, step
+    rejoin, _calls = orch("orch.rabbitmq.rejoin", {"hastack": hastack, "node": "ctl3"})
+    assert rejoin["hastack-rabbitmq-rejoin-joined"]["args"]["queue"] is True
+    assert rejoin["hastack-rabbitmq-rejoin-joined"]["args"]["timeout"] == lock_ttl

@@ -80,6 +80,43 @@ def heal_events(log, cluster, since, phase="", **match):
             if all(data.get(k) == v for k, v in match.items())]
 
 
+def failed_orchestration_steps(lab, since):
+    """Steps that failed in orchestrations the lab master ran after `since`
+    (epoch), read from its job cache: what a failed heal event only points to.
+    Each is "id: comment"; an assertion message shows why a heal failed."""
+    import salt.payload  # the suite's venv has Salt; only this helper needs it
+
+    jobs = lab.master_dir / "var" / "cache" / "salt" / "master" / "jobs"
+    found = []
+
+    def walk(node):
+        if not isinstance(node, dict):
+            return
+        for value in node.values():
+            if isinstance(value, dict) and "result" in value and "__id__" in value:
+                # A begin step fails by design when another heal holds the lock.
+                if value["result"] is False and not value["__id__"].endswith("-begin"):
+                    found.append(f"{value['__id__']}: {str(value.get('comment'))[:400]}")
+                walk(value.get("changes"))
+            else:
+                walk(value)
+
+    for ret_file in sorted(jobs.glob("*/*/*/return.p")):
+        if ret_file.stat().st_mtime < since:
+            continue
+        try:
+            with open(ret_file, "rb") as handle:
+                walk(salt.payload.load(handle))
+        except Exception:  # a return being written right now
+            continue
+    return found
+
+
+def assert_no_failed_heal(log, lab, cluster, since):
+    failed = heal_events(log, cluster, since, phase="failed")
+    assert not failed, {"failed heals": failed, "failed steps": failed_orchestration_steps(lab, since)}
+
+
 def wait_whole(lab, timeout):
     """Wait until the whole stack serves (Lab.stack_problems empty); the problems left when it does not."""
     last = []

@@ -27,7 +27,7 @@ from hastack_lab.lab import wait_until
 
 DB = "hastack_rolling"
 QUEUE = "hastack-test-rolling-restart"
-GALERA_MAX_CONNECTIONS = 151  # the lab pillar sets 100
+GALERA_MAX_CONNECTIONS = 600  # the lab pillar sets 500
 RABBIT_WATERMARK = 0.35       # the formula's default is 0.4
 FIGURES = {}
 

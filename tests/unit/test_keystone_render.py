@@ -62,6 +62,7 @@ def test_keystone_conf_points_at_the_vip_and_every_cache_host(render, layout, mi
     conf = keystone_conf(mapdata)
     assert conf["database"]["connection"] == (
         f"mysql+pymysql://keystone:{SECRETS['db_keystone']}@10.250.0.10:3306/keystone?charset=utf8mb4")
+    assert (conf["database"]["max_pool_size"], conf["database"]["max_overflow"]) == ("5", "10")
     assert conf["cache"]["memcache_servers"] == ",".join(cache)
     assert conf["cache"]["backend"] == "oslo_cache.memcache_pool"
     assert conf["cache"]["enabled"] == "true"

@@ -157,6 +157,19 @@ def test_nova_conf_points_at_the_vip_and_every_broker(layout, minion, brokers):
                                                "nova-api-metadata": f"{mapdata['my_ip']}:8775"}
 
 
+def test_every_database_pool_is_bounded_and_set_from_pillar(render):
+    # oslo.db's own default overflow (50 per process and database) lets a
+    # restarting control plane open more connections than the writer allows.
+    layout = copy.deepcopy(CONVERGED_C)
+    layout["placement"] = {"db_pool": {"max_pool_size": 3, "max_overflow": 4}}
+    nova = nova_conf(derived(pillar(CONVERGED_C), "ctl1"))
+    for section in ("api_database", "database"):
+        assert (nova[section]["max_pool_size"], nova[section]["max_overflow"]) == ("5", "10")
+    placement = placement_conf(render(pillar(layout), minion_id="ctl1"))
+    assert (placement["placement_database"]["max_pool_size"],
+            placement["placement_database"]["max_overflow"]) == ("3", "4")
+
+
 def test_nova_uwsgi_services_bind_the_stack_ip_only():
     mapdata = derived(pillar(CONVERGED_C), "ctl1")
     nova = mapdata["nova"]

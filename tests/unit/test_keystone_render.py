@@ -103,6 +103,8 @@ def test_uwsgi_ini_workers_from_settings(render, profile, plugins):
     assert ini["uwsgi"]["processes"] == "3" and ini["uwsgi"]["threads"] == "8"
     assert ini["uwsgi"]["plugins"] == plugins
     assert ("apparmor-profile" in ini["uwsgi"]) is bool(profile)
+    # An app that cannot load ends the server (seen down, started again), never a server answering 500.
+    assert ini["uwsgi"]["need-app"] == "true" and ini["uwsgi"]["lazy-apps"] == "true"
     # The socket is the init script's (DAEMON_ARGS); a second one here would bind twice.
     assert "http-socket" not in ini["uwsgi"] and "socket" not in ini["uwsgi"]
 

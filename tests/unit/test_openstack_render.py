@@ -182,6 +182,7 @@ def test_nova_uwsgi_services_bind_the_stack_ip_only():
         uwsgi = ini(template("nova/files/uwsgi.ini.jinja").render(
             name=name, uwsgi=service, user="nova", group="nova", state_path=nova["state_path"]))["uwsgi"]
         assert uwsgi["wsgi-file"] == wsgi and uwsgi["name"] == name
+        assert uwsgi["need-app"] == "true"
         assert "http-socket" not in uwsgi and "socket" not in uwsgi
         # The reconciler finds each by the ini its command line names.
         assert mapdata["tiers"]["nova"]["processes"][name] == f"--ini {service['ini']}"

@@ -41,11 +41,8 @@ hastack-heal-host-back-{{ minion }}-applied:
   salt.state:
     - tgt: {{ minion }}
     - sls: hastack
-    # A booting host starts every service in this run: on a busy machine its
-    # minion may miss the master's job checks, and a service heal's run may
-    # still be going. Wait for both as long as the heal's lock holds.
+    # A service heal's run may still be going on the host: wait for it.
     - queue: True
-    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-begin
 {%- if in_mq %}
@@ -57,7 +54,6 @@ hastack-heal-host-back-{{ minion }}-quorum-queues-grown:
     - arg:
       - ["rabbitmq-queues", "grow", {{ node | json }}, "all"]
     - kwarg: {python_shell: false}
-    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-applied
     - require_in:
@@ -72,7 +68,6 @@ hastack-heal-host-back-{{ minion }}-ready:
     - tgt_type: list
     - arg: [{{ minion }}]
     - kwarg: {skip_stopped: true}
-    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-applied
 
@@ -83,7 +78,6 @@ hastack-heal-host-back-{{ minion }}-up:
     - tgt_type: list
     - arg: [{{ minion }}]
     - kwarg: {timeout: {{ timeout }}, skip_stopped: true}
-    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-heal-host-back-{{ minion }}-ready
     - require_in:

@@ -34,9 +34,6 @@ hastack-rabbitmq-rejoin-joined:
   salt.state:
     - tgt: {{ minion }}
     - sls: hastack.rabbitmq
-    # A broker that joins waits for its peers and syncs its queues: a busy
-    # minion may miss the master's job checks meanwhile (no failed rejoin).
     - queue: True
-    - timeout: {{ hastack.heal.lock_ttl }}
     - require:
       - salt: hastack-rabbitmq-rejoin-stale-data-cleared

@@ -96,7 +96,9 @@ def failed_orchestration_steps(lab, since):
             if isinstance(value, dict) and "result" in value and "__id__" in value:
                 # A begin step fails by design when another heal holds the lock.
                 if value["result"] is False and not value["__id__"].endswith("-begin"):
-                    found.append(f"{value['__id__']}: {str(value.get('comment'))[:400]}")
+                    # salt.function keeps each minion's error in changes.ret, not in the comment.
+                    detail = (value.get("changes") or {}).get("ret") or value.get("comment")
+                    found.append(f"{value['__id__']}: {str(detail)[:400]}")
                 walk(value.get("changes"))
             else:
                 walk(value)

@@ -4,6 +4,8 @@
 # nova-scheduler, each from its Debian init script. A config change restarts
 # them. No `sig`: the init scripts' status is what Salt asks (Salt's own
 # process search by signature skips every ps line that holds its job id).
+# The uwsgi server exits when its app cannot load (need-app), e.g. while the
+# database is briefly out of reach: `retry` starts it again before the state fails.
 {%- from "hastack/map.jinja" import mapdata as hastack with context %}
 {%- set nova = hastack.nova %}
 
@@ -15,6 +17,9 @@ hastack-nova-service-{{ name }}-running:
   service.running:
     - name: {{ name }}
     - enable: True
+    - retry:
+        attempts: 3
+        interval: 10
     - watch:
       - sls: hastack.nova.config
 {%- endfor %}
@@ -24,6 +29,9 @@ hastack-nova-service-{{ name }}-running:
   service.running:
     - name: {{ name }}
     - enable: True
+    - retry:
+        attempts: 3
+        interval: 10
     - watch:
       - sls: hastack.nova.config
       - file: hastack-nova-package-{{ name }}-default-file-managed

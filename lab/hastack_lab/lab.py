@@ -937,7 +937,25 @@ def summarize_orchestration(raw):
         steps.append(step)
         if not step["result"]:
             # salt.function failures carry the minion's error text in changes.ret.
-            details = [f"{m}: {r}" for m, r in (changes.get("ret") or {}).items()
-                       if isinstance(r, str)] if isinstance(changes.get("ret"), dict) else []
+            details = failed_minion_details(changes.get("ret"))
             errors.append(f"{step['id']}: {step['comment']}" + "".join(f"\n  {d}" for d in details))
     return {"ok": bool(steps) and not errors, "steps": steps, "errors": errors, "raw": raw}
+
+
+def failed_minion_details(minion_rets):
+    """What failed on each minion of a failed orchestration step: the error text of a
+    salt.function, or each failed state (id and comment) of a salt.state run."""
+    details = []
+    if not isinstance(minion_rets, dict):
+        return details
+    for minion, ret in minion_rets.items():
+        if isinstance(ret, str):
+            details.append(f"{minion}: {ret}")
+        elif isinstance(ret, list):  # a render error
+            details.extend(f"{minion}: {item}" for item in ret)
+        elif isinstance(ret, dict):
+            for state_key, state in ret.items():
+                if isinstance(state, dict) and state.get("result") is False:
+                    name = state.get("__id__") or state_key
+                    details.append(f"{minion}: {name}: {str(state.get('comment', ''))[:600]}")
+    return details

@@ -42,5 +42,12 @@ def pytest_collection_modifyitems(items):
         path = str(item.fspath).replace(os.sep, "/")
         if "tests/lab/" in path or "tests/chaos/" in path:
             item.add_marker(pytest.mark.lab)
-    # A whole-lab outage would disturb the tests after it: those go last.
-    items.sort(key=lambda item: item.get_closest_marker("outage") is not None)
+    # The two-host layout's own lab runs before the session lab exists, so the two
+    # never share the machine's cores (the fixtures start labs on first use). A
+    # whole-lab outage would disturb the tests after it: those go last.
+    def order(item):
+        path = str(item.fspath).replace(os.sep, "/")
+        lab_test = "tests/lab/" in path or "tests/chaos/" in path
+        return (lab_test, not path.endswith("tests/lab/test_two_host.py"),
+                item.get_closest_marker("outage") is not None)
+    items.sort(key=order)

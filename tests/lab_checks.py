@@ -86,7 +86,7 @@ def failed_orchestration_steps(lab, since):
     Each is "id: comment"; an assertion message shows why a heal failed."""
     import salt.payload  # the suite's venv has Salt; only this helper needs it
 
-    jobs = lab.master_dir / "var" / "cache" / "salt" / "master" / "jobs"
+    jobs = lab.master_cache_dir / "jobs"
     found = []
 
     def walk(node):

@@ -178,6 +178,11 @@ class Lab:
         return self.state_dir / "master"
 
     @property
+    def master_cache_dir(self):
+        """The master's cachedir (root_dir + Salt's default): its job cache is jobs/."""
+        return self.master_dir / "var" / "cache" / "salt" / "master"
+
+    @property
     def master_conf_dir(self):
         return self.master_dir / "etc"
 

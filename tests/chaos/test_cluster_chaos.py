@@ -115,7 +115,7 @@ def test_master_restarted_in_the_middle_of_a_heal(lab, healing, load, heal_times
     _, _, done = healing.wait("hastack/heal/rabbitmq/done", 180, since=restarted, match={"target": "ctl2"})
     # No lock file is left to a process that died with the old master (read before
     # hastack_heal.status, which drops stale ones itself).
-    locks = lab.master_dir / "var" / "cache" / "salt" / "master" / "hastack_heal" / "locks"
+    locks = lab.master_cache_dir / "hastack_heal" / "locks"
     stale = [f.name for f in locks.glob("*.json") if not pid_alive(json.loads(f.read_text()).get("pid"))]
     assert not stale, stale
     status = lab.salt_run("hastack_heal.status", "count=100")

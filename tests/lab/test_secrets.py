@@ -254,7 +254,7 @@ def test_no_secret_in_events(rotation, values):
 
 
 def test_no_secret_in_the_masters_job_cache_and_logs(lab, rotation, values):
-    jobs = lab.master_dir / "var" / "cache" / "salt" / "master" / "jobs"
+    jobs = lab.master_cache_dir / "jobs"
     assert sum(1 for _ in jobs.rglob("return.p")) >= 6, "no job cache to search"
     assert (lab.master_dir / "log" / "master").stat().st_size > 0, "no master log to search"
     skip = lambda rel: rel.parts[:len(MASTER_PILLAR_CACHE)] == MASTER_PILLAR_CACHE  # noqa: E731

@@ -29,7 +29,9 @@ def main(argv=None):
     parser.add_argument("--subnet", default=os.environ.get("HASTACK_LAB_SUBNET", "10.250.0.0/24"))
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="create the hosts, start Salt, deploy the stack")
-    up.add_argument("--hosts", type=int, default=3)
+    up.add_argument("--hosts", type=int, default=3,
+                    help="1 to 9 (default 3); a deploy needs 3 or more converged hosts "
+                         "(the quorum roles take an odd number of them)")
     up.add_argument("--no-deploy", action="store_true")
     up.add_argument("--layout", choices=LAYOUTS, default=None,
                     help="converged (default): every role on every host; two-host: two full "

@@ -10,6 +10,7 @@ minion, and sent only in the body of the request: never on a command line,
 in a log line or in a return value.
 """
 
+import http.client
 import json
 import logging
 import os
@@ -268,6 +269,14 @@ class Keystone:
                 return response.status, (json.loads(raw.decode()) if raw else {}), response.headers
         except urllib.error.HTTPError as exc:
             return exc.code, {}, exc.headers
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # No answer (refused, reset, timed out) or a broken one: an error the
+            # caller reports, not a traceback. Only the method and the collection
+            # are named; a body may hold a password.
+            reason = getattr(exc, "reason", None) or exc
+            raise CommandExecutionError(
+                f"keystone at {self.url}: {method} /{path.lstrip('/').split('/')[0].split('?')[0]} "
+                f"got no answer: {type(reason).__name__}: {reason}") from None
 
     def authenticate(self, user, password, project):
         """Log in; True on success (the token is kept for the next requests)."""

@@ -76,3 +76,8 @@ hastack-nova-bootstrap-service-present:
     - project: {{ nova.service_project }}
     - require:
       - cmd: hastack-nova-bootstrap-database-synced
+    # Keystone at the VIP may not answer for a moment (a server the rollout just
+    # restarted): the registration is idempotent, so it is tried again.
+    - retry:
+        attempts: 3
+        interval: 10

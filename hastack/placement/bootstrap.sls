@@ -35,3 +35,8 @@ hastack-placement-bootstrap-service-present:
     - project: {{ placement.service_project }}
     - require:
       - cmd: hastack-placement-bootstrap-database-synced
+    # Keystone at the VIP may not answer for a moment (a server the rollout just
+    # restarted): the registration is idempotent, so it is tried again.
+    - retry:
+        attempts: 3
+        interval: 10

@@ -1005,5 +1005,14 @@ def failed_minion_details(minion_rets):
             for state_key, state in ret.items():
                 if isinstance(state, dict) and state.get("result") is False:
                     name = state.get("__id__") or state_key
-                    details.append(f"{minion}: {name}: {str(state.get('comment', ''))[:600]}")
+                    details.append(f"{minion}: {name}: {failure_text(state.get('comment', ''))}")
     return details
+
+
+def failure_text(comment, limit=600):
+    """A failed state's comment, short: of a traceback, its last lines (the exception)."""
+    text = str(comment)
+    if "Traceback (most recent call last)" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        text = "exception: " + " | ".join(lines[-2:])
+    return text if len(text) <= limit else text[:limit] + "..."

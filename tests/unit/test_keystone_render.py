@@ -436,3 +436,28 @@ def test_bootstrapped_sends_the_unmasked_admin_password(ks):
         assert ks.bootstrapped() is False
     finally:
         server.shutdown()
+
+
+def test_keystone_without_an_answer_is_an_error_not_a_traceback(ks):
+    import socket
+
+    from salt.exceptions import CommandExecutionError
+
+    # A port nobody listens on (bound, never listening): the connection is refused.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        client = ks.Keystone(f"http://127.0.0.1:{port}/v3", timeout=2)
+        with pytest.raises(CommandExecutionError) as refused:
+            client.request("POST", "/auth/tokens", {"auth": {"password": "admin-secret-0123456789"}})
+    message = str(refused.value)
+    assert "POST /auth got no answer" in message and "Connection" in message, message
+    assert "admin-secret" not in message
+
+    # A server that accepts and never answers: the timeout is the same clear error.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        client = ks.Keystone(f"http://127.0.0.1:{silent.getsockname()[1]}/v3", timeout=0.5)
+        with pytest.raises(CommandExecutionError, match=r"GET /users got no answer: .*timed out"):
+            client.request("GET", "/users?name=nova")

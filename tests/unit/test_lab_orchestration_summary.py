@@ -1,6 +1,6 @@
 """A failed deploy must name what failed on the minion, not only "Run failed on minions"."""
 
-from hastack_lab.lab import summarize_orchestration
+from hastack_lab.lab import failure_text, summarize_orchestration
 
 
 def orch_return(steps):
@@ -51,3 +51,12 @@ def test_successful_orchestration_has_no_errors():
     raw = orch_return({"salt_|-a_|-x_|-function": {
         "__id__": "a", "__run_num__": 0, "result": True, "comment": "", "changes": {}}})
     assert summarize_orchestration(raw)["ok"] is True
+
+
+def test_a_state_exception_shows_its_last_lines_not_the_first():
+    comment = ("An exception occurred in this state: Traceback (most recent call last):\n"
+               + "".join(f'  File "/x/salt/state.py", line {n}, in call\n    ret = f()\n' for n in range(40))
+               + "TimeoutError: timed out\n")
+    text = failure_text(comment)
+    assert text.startswith("exception: ") and text.endswith("TimeoutError: timed out"), text
+    assert failure_text("x" * 700).endswith("...") and len(failure_text("x" * 700)) == 603

@@ -1,5 +1,6 @@
 """docs/pillar-reference.md lists every default the formula has, with a meaning,
-and is exactly what docs/pillar_reference.py makes of hastack/parameters/ now."""
+and is exactly what docs/pillar_reference.py makes of hastack/parameters/ now;
+docs/tiers.md is what docs/tiers_reference.py makes of the tier blocks."""
 
 import importlib.util
 import pathlib
@@ -10,8 +11,8 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def generator():
-    spec = importlib.util.spec_from_file_location("pillar_reference", REPO / "docs" / "pillar_reference.py")
+def generator(name="pillar_reference"):
+    spec = importlib.util.spec_from_file_location(name, REPO / "docs" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -80,3 +81,16 @@ values:
     assert comments == {("block",): "The block.", ("block", "pkgs"): "Packages.", ("block", "port"): "The port.",
                         ("block", "nested", "inner"): "Inner."}
     assert gen.meaning(("block", "bare"), comments, {}) == "(part of `block`) The block."
+
+
+def test_tiers_page_is_up_to_date_and_names_every_tier_in_deploy_order():
+    tiers = generator("tiers_reference")
+    assert tiers.main(["--check"]) == 0, "run python3 docs/tiers_reference.py and commit the result"
+    text = (REPO / "docs" / "tiers.md").read_text()
+    hastack = tiers.formula()
+    defaults, tier_docs, os_family = hastack.read_layers(REPO / "hastack")
+    order = hastack.deploy_order(hastack.merge_config(defaults, {}, os_family, tier_docs))
+    assert [text.index(f"## `{name}`") for name in order] == sorted(text.index(f"## `{name}`") for name in order)
+    assert ("`galera`: VIP:3306 (tcp) → every `db` host at its stack IP; checked by HTTP on port 9200; "
+            "one writer") in text
+    assert "## `glance` (planned: no states yet)" in text

@@ -45,6 +45,8 @@ def main(argv=None):
     link.add_argument("state", choices=("down", "up"))
     status = sub.add_parser("status", help="one row per host")
     status.add_argument("--json", action="store_true")
+    verify = sub.add_parser("verify", help="run the host checks (tests/integration) inside hosts (default: all)")
+    verify.add_argument("hosts", nargs="*")
     sub.add_parser("down", help="stop and remove everything the lab made")
     for tool in ("salt", "salt-run", "salt-key"):
         p = sub.add_parser(tool, help=f"the real {tool} against the lab master")
@@ -91,6 +93,12 @@ def main(argv=None):
             print(json.dumps(status, indent=2) if args.json else "", end="\n" if args.json else "")
             if not args.json:
                 print_status(status)
+        elif args.command == "verify":
+            results = lab.verify(args.hosts or None)
+            for host, result in results.items():
+                print(f"== {host}: {'ok' if result['ok'] else 'FAILED'}")
+                print(result["output"].rstrip())
+            return 0 if all(r["ok"] for r in results.values()) else 1
         elif args.command == "poweroff":
             lab.poweroff(*args.hosts)
             print(f"[lab] powered off: {' '.join(args.hosts) or 'every host'}")

@@ -837,6 +837,27 @@ class Lab:
             problems.append(f"VIP held by {status['vip_holders']}")
         return problems
 
+    def verify(self, hosts=None, timeout=300):
+        """
+        Run the host checks (tests/integration, testinfra) inside each host,
+        with its local backend; the same checks Test Kitchen's verifier runs.
+        Returns {host: {"ok": bool, "output": text}}; a host that is not
+        running fails.
+        """
+        suite = REPO / "tests" / "integration"
+        results = {}
+        running = self._init_pids()
+        for host in hosts or self.hosts:
+            if host not in running:
+                results[host] = {"ok": False, "output": f"{host} is not running"}
+                continue
+            proc = self.exec(host, ["env", f"HASTACK_SALT_CALL={VENV_BIN / 'salt-call'}",
+                                    str(VENV_BIN / "python"), "-m", "pytest", "-c", str(suite / "pytest.ini"),
+                                    "--rootdir", str(suite), "--hosts=local://", "-q", str(suite)],
+                             check=False, timeout=timeout)
+            results[host] = {"ok": proc.returncode == 0, "output": proc.stdout + proc.stderr}
+        return results
+
     def status(self):
         inits = self._init_pids()
         pings = self.salt("-L", ",".join(self.hosts), "test.ping", "-t", "5") if self._master_pid() else {}
@@ -1005,7 +1026,13 @@ def failed_minion_details(minion_rets):
             for state_key, state in ret.items():
                 if isinstance(state, dict) and state.get("result") is False:
                     name = state.get("__id__") or state_key
-                    details.append(f"{minion}: {name}: {failure_text(state.get('comment', ''))}")
+                    text = failure_text(state.get("comment", ""))
+                    changes = state.get("changes") if isinstance(state.get("changes"), dict) else {}
+                    if "retcode" in changes:  # a failed command: its exit code and last words
+                        said = [line.strip() for line in str(changes.get("stderr") or changes.get("stdout") or "")
+                                .splitlines() if line.strip()]
+                        text += f" (exit {changes['retcode']}: {' | '.join(said[-3:])[-600:]})"
+                    details.append(f"{minion}: {name}: {text}")
     return details
 
 

@@ -101,3 +101,11 @@ def test_kill_of_a_data_node_under_commit_load_loses_no_acknowledged_commit(two_
     wait_until(lambda: primary_with(two_host, ["ctl1", "ctl2"], 3), 120, 1, "ctl1 Synced with 3 voters")
     out = two_host.exec("ctl1", ["mariadb", "-N", "-B", "-e", f"SELECT COUNT(*) FROM {PROBE_DB}.t"]).stdout
     assert int(out) >= len(load.acks)
+
+
+def test_verify_passes_on_every_host_including_the_tie_breaker(two_host):
+    results = two_host.verify()
+    failed = {host: r["output"][-3000:] for host, r in results.items() if not r["ok"]}
+    assert set(results) == set(two_host.hosts) and not failed, failed
+    # The tie-breaker's garbd check ran there (and only there).
+    assert "passed" in results["ctl3"]["output"]

@@ -60,3 +60,14 @@ def test_a_state_exception_shows_its_last_lines_not_the_first():
     text = failure_text(comment)
     assert text.startswith("exception: ") and text.endswith("TimeoutError: timed out"), text
     assert failure_text("x" * 700).endswith("...") and len(failure_text("x" * 700)) == 603
+
+
+def test_a_failed_command_shows_its_exit_code_and_last_error_lines():
+    raw = orch_return({"salt_|-step_|-x_|-state": {
+        "__id__": "step", "__run_num__": 0, "result": False, "comment": "Run failed on minions: ctl1",
+        "changes": {"ret": {"ctl1": {"cmd_|-compress_|-manage.py compress_|-run": {
+            "__id__": "compress", "result": False, 'comment': 'Command "manage.py compress" run',
+            "changes": {"retcode": 1, "stdout": "", "stderr": "Traceback\n  File x\nOSError: disk full\n"}}}}}}})
+    assert summarize_orchestration(raw)["errors"] == [
+        'step: Run failed on minions: ctl1\n  ctl1: compress: Command "manage.py compress" run '
+        "(exit 1: Traceback | File x | OSError: disk full)"]

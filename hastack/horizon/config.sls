@@ -65,6 +65,11 @@ hastack-horizon-config-static-files-managed:
   cmd.run:
     - name: {{ horizon.manage }} collectstatic --noinput --clear && {{ horizon.manage }} compress --force
     - runas: {{ horizon.wsgi_user }}
+    # Both commands rebuild the files from scratch, so a second try is safe; a
+    # first deploy on a loaded machine once saw this fail on one host.
+    - retry:
+        attempts: 2
+        interval: 5
     - onchanges:
       - file: hastack-horizon-config-webroot-file-managed
     - require:

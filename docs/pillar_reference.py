@@ -170,17 +170,20 @@ def render():
     return "\n".join(out)
 
 
-def main(argv):
-    text = render()
+def write_or_check(output, text, argv, script):
+    """Write `text` to `output`, or with --check only compare: 1 when they differ."""
     if "--check" in argv:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
+        current = output.read_text() if output.exists() else ""
         if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} is out of date: run python3 docs/pillar_reference.py",
-                  file=sys.stderr)
+            print(f"{output.relative_to(REPO)} is out of date: run python3 docs/{script}", file=sys.stderr)
             return 1
         return 0
-    OUTPUT.write_text(text)
+    output.write_text(text)
     return 0
+
+
+def main(argv):
+    return write_or_check(OUTPUT, render(), argv, "pillar_reference.py")
 
 
 if __name__ == "__main__":

@@ -130,15 +130,10 @@ def render():
 
 
 def main(argv):
-    text = render()
-    if "--check" in argv:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} is out of date: run python3 docs/tiers_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    return 0
+    sys.path.insert(0, str(REPO / "docs"))
+    from pillar_reference import write_or_check
+
+    return write_or_check(OUTPUT, render(), argv, "tiers_reference.py")
 
 
 if __name__ == "__main__":

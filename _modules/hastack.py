@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import pathlib
 import re
 import time
@@ -47,6 +48,9 @@ FALLBACK_SECRET_MIN_LENGTH = 16
 # A state run renders map.jinja once per sls (some 40 in a highstate): the
 # parameter files and the derived view are kept this long in __context__.
 CACHE_SECONDS = 30
+# The parameter files change only with the formula, and a state run reads them
+# afresh: other jobs (health checks, drains, beacons) reuse them this long.
+LAYERS_CACHE_SECONDS = 300
 
 
 def __virtual__():
@@ -1305,6 +1309,30 @@ def hosts_to_roll(hosts, dry_runs):
     return rolled
 
 
+def serving_hosts(hosts, health_answers):
+    """
+    The ``hosts`` whose tier health function answered True, from a
+    ``saltutil.cmd`` return of that function on them ({minion: {"ret": ...,
+    "retcode": int}}); an error, a False or no answer counts as not serving.
+    A deploy rolls a tier one host at a time while one of its hosts serves;
+    when none does (a first deploy, after a full outage) there is no traffic
+    to keep, and all its hosts are applied at once.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call hastack.serving_hosts '[ctl1, ctl2]' '{ctl1: {ret: true, retcode: 0}}'
+    """
+    answers = health_answers if isinstance(health_answers, dict) else {}
+    serving = []
+    for host in hosts:
+        answer = answers.get(host)
+        if isinstance(answer, dict) and answer.get("ret") is True and not answer.get("retcode"):
+            serving.append(host)
+    return serving
+
+
 def minion_view(config, minion, ip4_interfaces=None):
     """
     Facts about one minion: ``minion_id``, ``my_roles``, ``my_tiers`` (in
@@ -1446,15 +1474,65 @@ def _cached(key, build):
     return value
 
 
-def _layers():
-    """(defaults_doc, os_family_doc, tier_docs) as map.jinja would import them."""
+def _layers_cache_path(os_family):
+    """The file that keeps the parameter layers between jobs, or None without a cachedir."""
+    try:
+        cachedir = __opts__.get("cachedir")
+    except NameError:
+        return None
+    if not cachedir:
+        return None
+    return pathlib.Path(cachedir) / "hastack" / f"layers-{os_family}.json"
+
+
+def _read_layers_cache(path):
+    """The layers kept at ``path`` if younger than LAYERS_CACHE_SECONDS, else None."""
+    try:
+        if time.time() - path.stat().st_mtime >= LAYERS_CACHE_SECONDS:
+            return None
+        layers = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(layers, list) or len(layers) != 3:
+        return None
+    return layers[0], layers[1], layers[2]
+
+
+def _write_layers_cache(path, layers):
+    """Keep ``layers`` at ``path`` (atomically: other jobs may read it meanwhile)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        scratch.write_text(json.dumps(list(layers)), encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError as exc:
+        log.debug("hastack: cannot keep the parameter layers in %s: %s", path, exc)
+
+
+def _layers(fresh=False):
+    """
+    (defaults_doc, os_family_doc, tier_docs) as map.jinja would import them.
+
+    Reading them costs one master round trip per file (some 16, seconds on a
+    busy master), and every job that calls a function of the formula needs
+    them: they are kept on disk for LAYERS_CACHE_SECONDS across jobs. A state
+    run asks for them ``fresh`` (map.jinja), so a formula update is seen by
+    the next apply at once and refreshes what the other jobs read.
+    """
     os_family = _grain("os_family") or "Debian"
 
     def read():
-        defaults_doc = _read_yaml(DEFAULTS_URL)
-        tier_docs = [_read_yaml(url) for url in _tier_urls()]
-        return defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family)), tier_docs
-    return copy.deepcopy(_cached(("layers", os_family), read))
+        path = _layers_cache_path(os_family)
+        layers = None if fresh or path is None else _read_layers_cache(path)
+        if layers is None:
+            defaults_doc = _read_yaml(DEFAULTS_URL)
+            tier_docs = [_read_yaml(url) for url in _tier_urls()]
+            layers = (defaults_doc, _read_yaml(OS_FAMILY_URL.format(os_family)), tier_docs)
+            # A failed read (None) is never kept: the next job asks the master again.
+            if path is not None and defaults_doc is not None:
+                _write_layers_cache(path, layers)
+        return layers
+    return copy.deepcopy(_cached(("layers", os_family, bool(fresh)), read))
 
 
 def _pillar():
@@ -1467,8 +1545,8 @@ def _pillar():
     return {"hastack": hastack} if hastack is not None else {}
 
 
-def _config():
-    defaults_doc, os_family_doc, tier_docs = _layers()
+def _config(fresh=False):
+    defaults_doc, os_family_doc, tier_docs = _layers(fresh)
     hastack = _pillar().get("hastack")
     return merge_config(defaults_doc, hastack if isinstance(hastack, dict) else {}, os_family_doc, tier_docs)
 
@@ -1580,7 +1658,7 @@ def validate(pillar=None):
 MASK = "********"
 
 
-def mapdata(minion=None, unmask=False):
+def mapdata(minion=None, unmask=False, fresh=False):
     """
     Return the merged settings and derived facts of a minion (default: this
     minion), as the states see them through map.jinja. Other modules of the
@@ -1592,6 +1670,10 @@ def mapdata(minion=None, unmask=False):
 
     unmask
         Return the real secrets (only for code that needs them: map.jinja).
+
+    fresh
+        Read the parameter files from the master, not from the copy other
+        jobs keep (map.jinja does: a state run sees a formula update at once).
 
     The answer is kept for CACHE_SECONDS per pillar, minion and interfaces.
 
@@ -1606,12 +1688,12 @@ def mapdata(minion=None, unmask=False):
     interfaces = _grain("ip4_interfaces", {}) if minion == _this_minion() else {}
 
     def build():
-        config = _config()
+        config = _config(fresh)
         if not unmask and isinstance(config.get("secrets"), dict):
             config["secrets"] = {name: MASK for name in config["secrets"]}
         return derive(config, minion, interfaces)
     # The pillar is part of the key: an orchestration's pillar override is seen.
-    key = ("mapdata", minion, bool(unmask), json.dumps(_pillar(), sort_keys=True, default=str),
+    key = ("mapdata", minion, bool(unmask), bool(fresh), json.dumps(_pillar(), sort_keys=True, default=str),
            json.dumps(interfaces, sort_keys=True, default=str))
     return copy.deepcopy(_cached(key, build))
 

@@ -754,12 +754,18 @@ def _maintenance():
     return {"hosts": sorted(data.get("hosts") or []), "clusters": sorted(data.get("clusters") or [])}
 
 
+def _targets(target):
+    """Names from one name, a comma-separated string or a list (empty names dropped)."""
+    names = target if isinstance(target, (list, tuple)) else str(target).split(",")
+    return [str(name).strip() for name in names if str(name).strip()]
+
+
 def maintenance(target, state="on"):
     """
     Put a host or a cluster under maintenance (``on``: every heal touching it
     is refused) or take it out (``off``). ``target`` is a minion id or a
-    cluster name (a tier, e.g. ``galera``, ``rabbitmq``, or ``hosts``).
-    Returns what is under maintenance now.
+    cluster name (a tier, e.g. ``galera``, ``rabbitmq``, or ``hosts``), or
+    several of them, comma-separated. Returns what is under maintenance now.
 
     CLI Example:
 
@@ -767,20 +773,27 @@ def maintenance(target, state="on"):
 
         salt-run hastack_heal.maintenance ctl2 on
         salt-run hastack_heal.maintenance galera off
+        salt-run hastack_heal.maintenance ctl1,ctl2,galera off
     """
     state = str(state).lower()
     if state not in ("on", "off", "true", "false"):
         return _fail({"error": f"state must be on or off, got {state!r}"})
+    targets = _targets(target)
+    if not targets:
+        return _fail({"error": "name a host or a cluster"})
     on = state in ("on", "true")
-    kind = "clusters" if target in (FALLBACK_CLUSTERS | {HOSTS_CLUSTER} | _tier_names()) else "hosts"
+    clusters = FALLBACK_CLUSTERS | {HOSTS_CLUSTER} | _tier_names()
+    kinds = {name: "clusters" if name in clusters else "hosts" for name in targets}
     directory = _dir()
     with _guard(directory):
         current = _maintenance()
-        members = set(current[kind])
-        (members.add if on else members.discard)(target)
-        current[kind] = sorted(members)
+        for name, kind in kinds.items():
+            members = set(current[kind])
+            (members.add if on else members.discard)(name)
+            current[kind] = sorted(members)
         _write_json(_maintenance_path(), current)
-    _fire(f"{EVENT_PREFIX}/maintenance/{target}", {"target": target, "kind": kind, "on": on})
+    for name, kind in kinds.items():
+        _fire(f"{EVENT_PREFIX}/maintenance/{name}", {"target": name, "kind": kind, "on": on})
     return current
 
 
@@ -820,20 +833,27 @@ def status(count=20):
 def reset(cluster):
     """
     Forget the failed and repeated heals of ``cluster`` (a tier name such as
-    ``memcached``, or ``hosts``) after an operator fixed the cause: healing
-    it, given up by the backoff, resumes.
+    ``memcached``, or ``hosts``; or several, comma-separated) after an
+    operator fixed the cause: healing it, given up by the backoff, resumes.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run hastack_heal.reset memcached
+        salt-run hastack_heal.reset galera,rabbitmq,hosts
     """
-    now = time.time()
-    append_history(_dir(), {"cluster": cluster, "phase": "reset", "key": "", "started": now, "finished": now},
-                   settings_of({}).get("history", 200))
-    _fire(f"{EVENT_PREFIX}/{cluster}/reset", {"cluster": cluster, "reason": "operator reset"})
-    return {"cluster": cluster, "reset": True}
+    clusters = _targets(cluster)
+    if not clusters:
+        return _fail({"error": "name a cluster"})
+    keep = settings_of({}).get("history", 200)
+    for name in clusters:
+        now = time.time()
+        append_history(_dir(), {"cluster": name, "phase": "reset", "key": "", "started": now, "finished": now}, keep)
+        _fire(f"{EVENT_PREFIX}/{name}/reset", {"cluster": name, "reason": "operator reset"})
+    if len(clusters) == 1:
+        return {"cluster": clusters[0], "reset": True}
+    return {"clusters": clusters, "reset": True}
 
 
 def _event_payload(action, heal_id, started, now, reason):

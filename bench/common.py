@@ -236,10 +236,8 @@ HEAL_CLUSTERS = ("galera", "rabbitmq", "memcached", "haproxy", "keepalived", "ho
 @contextlib.contextmanager
 def healing(lab, extra=None):
     """The auto-heal switched on (nothing under maintenance, backoff reset), back off afterwards."""
-    for target in lab.hosts + ["galera", "rabbitmq", "memcached"]:
-        lab.salt_run("hastack_heal.maintenance", target, "off")
-    for cluster in HEAL_CLUSTERS:
-        lab.salt_run("hastack_heal.reset", cluster)
+    lab.salt_run("hastack_heal.maintenance", ",".join(lab.hosts + ["galera", "rabbitmq", "memcached"]), "off")
+    lab.salt_run("hastack_heal.reset", ",".join(HEAL_CLUSTERS))
     override = {"hastack": dict(HEAL_ON["hastack"])}
     if extra:
         override["hastack"]["heal"] = dict(HEAL_ON["hastack"]["heal"], **extra)

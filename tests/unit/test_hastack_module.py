@@ -2,6 +2,7 @@
 
 import copy
 import hashlib
+import os
 
 import pytest
 import salt.utils.yaml
@@ -471,6 +472,48 @@ def test_wrapper_uses_defaults_tier_and_os_family_files(salt_mod, list_master, r
     ]
 
 
+def test_layers_are_kept_on_disk_between_jobs_and_read_afresh_by_a_state_run(salt_mod, file_str, list_master,
+                                                                              tmp_path):
+    requested = []
+
+    def counting_file_str(path, saltenv="base"):
+        requested.append(path)
+        return file_str(path, saltenv)
+
+    def new_job():
+        # Each minion job gets a fresh __context__; only the disk copy outlives it.
+        salt_mod.__context__ = {}
+        requested.clear()
+
+    salt_mod.__salt__ = {"cp.get_file_str": counting_file_str, "cp.list_master": list_master}
+    salt_mod.__opts__ = {"id": "ctl1", "test": False, "cachedir": str(tmp_path)}
+    try:
+        new_job()
+        first = salt_mod.mapdata()
+        files_per_read = len(requested)
+        assert files_per_read > 3
+        new_job()
+        assert salt_mod.mapdata() == first and requested == []  # another job: no master round trip
+        new_job()
+        assert salt_mod.mapdata(unmask=True, fresh=True)["roles"] == first["roles"]
+        assert len(requested) == files_per_read  # map.jinja's read goes to the master
+        # An old copy is read again.
+        kept = tmp_path / "hastack" / "layers-Debian.json"
+        old = kept.stat().st_mtime - salt_mod.LAYERS_CACHE_SECONDS - 1
+        os.utime(kept, (old, old))
+        new_job()
+        salt_mod.mapdata()
+        assert len(requested) == files_per_read
+        # A failed read is never kept: the next job asks the master again.
+        kept.unlink()
+        salt_mod.__salt__ = {"cp.get_file_str": lambda path, saltenv="base": False, "cp.list_master": list_master}
+        new_job()
+        salt_mod.mapdata()
+        assert not kept.exists()
+    finally:
+        del salt_mod.__context__
+
+
 @pytest.fixture
 def salt_state(hastack_state_module, salt_mod):
     hastack_state_module.__salt__ = {"hastack.validate": salt_mod.validate}
@@ -607,6 +650,15 @@ def test_hosts_to_roll_keeps_every_host_not_proven_unchanged(hastack_module, ans
     if answer is not None:
         answers["ctl2"] = answer
     assert hastack_module.hosts_to_roll(["ctl1", "ctl2"], answers) == (["ctl2"] if rolled else [])
+
+
+def test_serving_hosts_counts_only_a_true_health_answer(hastack_module):
+    answers = {"ctl1": {"ret": True, "retcode": 0}, "ctl2": {"ret": False, "retcode": 0},
+               "ctl3": {"ret": "'hastack_api.nova_healthy' is not available.", "retcode": 254},
+               "ctl4": {"ret": True, "retcode": 1}, "ctl5": "no answer"}
+    hosts = ["ctl5", "ctl4", "ctl3", "ctl2", "ctl1", "ctl6"]
+    assert hastack_module.serving_hosts(hosts, answers) == ["ctl1"]
+    assert hastack_module.serving_hosts(hosts, None) == []
 
 
 def test_hosts_to_roll_keeps_the_given_order_and_takes_no_answers(hastack_module):

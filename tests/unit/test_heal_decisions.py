@@ -626,3 +626,23 @@ def test_reconciler_skips_the_view_only_when_the_pillar_switches_healing_off(hea
         assert got is None
     else:
         assert {k: got[k] for k in off} == off
+
+
+def test_maintenance_and_reset_take_several_names_in_one_call(heal, tmp_path, monkeypatch):
+    fired = []
+    monkeypatch.setattr(heal, "__opts__", {"cachedir": str(tmp_path)}, raising=False)
+    monkeypatch.setattr(heal, "__context__", {}, raising=False)
+    monkeypatch.setattr(heal, "_fire", lambda tag, data: fired.append(tag))
+    monkeypatch.setattr(heal, "_tier_names", lambda: {"keystone"})
+    assert heal.maintenance("ctl1, ctl2,keystone,galera", "on") == {
+        "hosts": ["ctl1", "ctl2"], "clusters": ["galera", "keystone"]}
+    assert heal.maintenance(["ctl2", "galera"], "off") == {"hosts": ["ctl1"], "clusters": ["keystone"]}
+    assert fired[-2:] == ["hastack/heal/maintenance/ctl2", "hastack/heal/maintenance/galera"]
+    assert heal.maintenance(" , ", "off") == {"error": "name a host or a cluster"}
+    assert heal.__context__["retcode"] == 1
+
+    fired.clear()
+    monkeypatch.setattr(heal, "settings_of", lambda view: {"history": 50})
+    assert heal.reset("memcached") == {"cluster": "memcached", "reset": True}
+    assert heal.reset("galera,hosts") == {"clusters": ["galera", "hosts"], "reset": True}
+    assert fired == ["hastack/heal/memcached/reset", "hastack/heal/galera/reset", "hastack/heal/hosts/reset"]

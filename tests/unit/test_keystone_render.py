@@ -206,8 +206,14 @@ def test_clean_sls_removes_configs_and_keys(show_sls):
 
 
 # ------------------------------------------------------------ orchestration
+# A keystone serves (ctl2 answers its health function): the tier is rolled one host at a time.
+KEYSTONE_SERVING = {"hastack_keystone.is_healthy": {"ctl1": {"ret": False, "retcode": 0},
+                                                    "ctl2": {"ret": True, "retcode": 0}}}
+
+
 def test_deploy_bootstraps_once_on_the_first_host_then_one_host_at_a_time(orch):
-    high, _calls = orch("orch.deploy", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))}, {})
+    high, _calls = orch("orch.deploy", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))},
+                        KEYSTONE_SERVING)
     steps = {sid: body for sid, body in high.items() if sid.startswith("hastack-deploy-keystone-")}
     assert high["hastack-deploy-keystone-bootstrapped"]["args"]["tgt"] == "ctl1"
     assert high["hastack-deploy-keystone-bootstrapped"]["args"]["sls"] == "hastack.keystone.bootstrap"
@@ -234,7 +240,7 @@ def test_deploy_leaves_a_host_alone_whose_dry_run_predicts_no_change(orch):
     pending = {"ret": {"file_|-a_|-a_|-managed": {"result": None, "changes": {"diff": "..."}}}, "retcode": 0}
     # ctl1 settled, ctl2 would change, ctl3 does not answer.
     high, calls = orch("orch.deploy", {"hastack": dict(copy.deepcopy(CONVERGED), secrets=dict(SECRETS))},
-                       {"state.sls": {"ctl1": settled, "ctl2": pending}})
+                       {"state.sls": {"ctl1": settled, "ctl2": pending}, **KEYSTONE_SERVING})
     dry_run = [c for c in calls if c["fun"] == "state.sls" and c["arg"] == ["hastack.keystone"]]
     assert len(dry_run) == 1 and dry_run[0]["tgt"] == ["ctl1", "ctl2", "ctl3"]
     assert dry_run[0]["kwarg"] == {"test": True}

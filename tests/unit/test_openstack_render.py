@@ -358,8 +358,19 @@ def test_clean_sls_removes_what_the_tiers_wrote(show_sls):
 
 
 # ------------------------------------------------------------ orchestration
+HEALTH_FUNCTIONS = ("hastack_keystone.is_healthy", "hastack_api.horizon_healthy", "hastack_api.placement_healthy",
+                    "hastack_api.nova_healthy")
+
+
+def serving(*hosts):
+    """saltutil.cmd answers of every API tier's health function: True on `hosts`, False elsewhere."""
+    return {function: {host: {"ret": host in hosts, "retcode": 0} for host in ("ctl1", "ctl2", "ctl3")}
+            for function in HEALTH_FUNCTIONS}
+
+
 def test_deploy_orders_the_one_time_steps(orch):
-    high, _calls = orch("orch.deploy", pillar(CONVERGED_C), {})
+    # One host serves: every API tier is rolled one host at a time.
+    high, _calls = orch("orch.deploy", pillar(CONVERGED_C), serving("ctl2"))
     # Placement: before it runs anywhere (its app needs its tables), on the first host only.
     assert high["hastack-deploy-placement-bootstrapped"]["args"]["tgt"] == "ctl1"
     assert high["hastack-deploy-placement-bootstrapped"]["args"]["require"] == [
@@ -387,6 +398,50 @@ def test_deploy_orders_the_one_time_steps(orch):
     assert high["hastack-deploy-nova-started"]["args"]["require"] == [{"test": "hastack-deploy-placement-done"}]
     assert high["hastack-deploy-compute-started"]["args"]["require"] == [{"test": "hastack-deploy-nova-done"}]
     assert not any(secret in json.dumps(high) for secret in SECRETS.values())
+
+
+def test_a_tier_no_host_serves_is_applied_on_every_host_at_once(orch):
+    # A first deploy: no health function answers True (keystone's is not even loaded yet).
+    answers = serving()
+    answers["hastack_keystone.is_healthy"] = {host: {"ret": "'hastack_keystone.is_healthy' is not available.",
+                                                     "retcode": 254} for host in ("ctl1", "ctl2", "ctl3")}
+    high, calls = orch("orch.deploy", pillar(CONVERGED_C), answers)
+    # Nothing to compare with: no dry run at render time.
+    assert [c for c in calls if c["fun"] == "state.sls"] == []
+    assert sorted(c["fun"] for c in calls if c["fun"] in HEALTH_FUNCTIONS) == sorted(HEALTH_FUNCTIONS)
+    for tier in ("keystone", "horizon", "placement", "nova"):
+        applied = high[f"hastack-deploy-{tier}-applied-at-once"]["args"]
+        assert applied["tgt"] == ["ctl1", "ctl2", "ctl3"] and applied["tgt_type"] == "list", tier
+        assert not [sid for sid in high if sid.startswith(f"hastack-deploy-{tier}-") and sid.endswith("-drained")]
+        last_up = {"salt": f"hastack-deploy-{tier}-ctl3-up"}
+        assert high[f"hastack-deploy-{tier}-rolled-out"]["args"]["require"] == [last_up]
+    # Placement and nova: their one-time steps before any of their services runs.
+    assert high["hastack-deploy-nova-bootstrapped"]["args"]["tgt"] == "ctl1"
+    assert high["hastack-deploy-nova-applied-at-once"]["args"]["require"] == [
+        {"salt": "hastack-deploy-nova-bootstrapped"}]
+    healthy = high["hastack-deploy-nova-hastack_api.nova_healthy-healthy"]["args"]
+    assert healthy["tgt"] == ["ctl1", "ctl2", "ctl3"] and healthy["arg"] == ["hastack_api.nova_healthy"]
+    assert high["hastack-deploy-nova-ctl1-up"]["args"]["require"] == [
+        {"salt": "hastack-deploy-nova-hastack_api.nova_healthy-healthy"}]
+    assert high["hastack-deploy-nova-ctl2-up"]["args"]["kwarg"]["backends"] == ["nova", "nova_metadata"]
+    # Keystone: bootstrapped once every keystone answers, then each host put back.
+    assert high["hastack-deploy-keystone-bootstrapped"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-hastack_keystone.is_healthy-healthy"}]
+    assert high["hastack-deploy-keystone-ctl1-up"]["args"]["require"] == [
+        {"salt": "hastack-deploy-keystone-bootstrapped"}]
+    # Compute has no health function: one host after the other, as ever.
+    assert high["hastack-deploy-compute-ctl2-applied"]["args"]["require"] == [
+        {"salt": "hastack-deploy-compute-ctl1-applied"}]
+
+
+def test_one_serving_host_keeps_the_rollout_one_host_at_a_time(orch):
+    high, calls = orch("orch.deploy", pillar(CONVERGED_C), serving("ctl3"))
+    assert not [sid for sid in high if sid.endswith("-applied-at-once")]
+    # The dry runs decide which hosts roll: with no answer, every host does.
+    assert sorted(c["arg"][0] for c in calls if c["fun"] == "state.sls") == [
+        "hastack.horizon", "hastack.keystone", "hastack.nova", "hastack.placement"]
+    for host in ("ctl1", "ctl2", "ctl3"):
+        assert f"hastack-deploy-keystone-{host}-drained" in high
 
 
 # ------------------------------------------------------------ validation

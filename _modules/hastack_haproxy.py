@@ -319,27 +319,34 @@ def wait_drained(server, backend=None, timeout=60, sock=None, backends=None, clo
     return round(time.monotonic() - start, 2)
 
 
-def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False):
+def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False, backends=None):
     """
     Wait until ``server`` passes its health checks (UP) in one backend, or in
-    every backend where it was UP when ``drain_host`` took it out (all its
-    backends when there is no such record). With ``skip_stopped``, returns
-    at once where no HAProxy runs (see ``ready_host``).
+    every backend where it was UP when ``drain_host`` took it out; when there
+    is no such record, in ``backends`` (a list or a comma-separated string),
+    or in all its backends. With ``skip_stopped``, returns at once where no
+    HAProxy runs (see ``ready_host``).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt lb1 hastack_haproxy.wait_up ctl1 backend=galera
+        salt lb1 hastack_haproxy.wait_up ctl1 backends=keystone
     """
     sock = _socket_path(sock)
     if skip_stopped and not listening(sock):
         return NOT_RUNNING
     record = os.path.join(DRAIN_RECORD_DIR, f"{server}.json")
     wanted = None
-    if backend is None and os.path.exists(record):
+    recorded = backend is None and os.path.exists(record)
+    if recorded:
         with open(record, encoding="utf-8") as handle:
             wanted = set(json.load(handle))
+    elif backend is None and backends is not None:
+        # A tier deployed on hosts nobody drained: only its own backends count
+        # (the next tiers' backends of the host are still DOWN).
+        wanted = set(_chosen(backends_of(server, sock), backends))
     def pending():
         rows = [r for r in servers(backend, sock) if r["server"] == server
                 and (wanted is None or r["backend"] in wanted)]
@@ -347,7 +354,7 @@ def wait_up(server, backend=None, timeout=60, sock=None, skip_stopped=False):
         return not done, ", ".join(f"{r['backend']}={r['status']}" for r in rows)
 
     waited = _poll(pending, timeout, f"{server} not UP after {timeout}s")
-    if wanted is not None:
+    if recorded:
         os.remove(record)
     return waited
 
@@ -377,7 +384,8 @@ def put_back(server, backends=None, timeout=60, sock=None, skip_stopped=False):
     """
     ``ready_host`` then ``wait_up`` in one call: ``server`` is ready again in
     ``backends`` (all its backends when None) and passes its health checks
-    where it passed them when it was taken out. Returns ``{backends,
+    where it passed them when it was taken out (in ``backends`` when it was
+    not taken out: a first deploy). Returns ``{backends,
     waited}``, or ``NOT_RUNNING`` with ``skip_stopped`` where no HAProxy runs.
 
     CLI Example:
@@ -389,5 +397,5 @@ def put_back(server, backends=None, timeout=60, sock=None, skip_stopped=False):
     readied = ready_host(server, sock=sock, skip_stopped=skip_stopped, backends=backends)
     if readied == NOT_RUNNING:
         return NOT_RUNNING
-    waited = wait_up(server, timeout=timeout, sock=sock)
+    waited = wait_up(server, timeout=timeout, sock=sock, backends=backends)
     return {"backends": readied, "waited": waited}

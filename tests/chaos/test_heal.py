@@ -155,7 +155,7 @@ def test_maintenance_and_the_switch_leave_a_killed_service_down(lab, healing, he
         since = time.time()
         lab.crash("ctl1", "memcached")
         healing.wait("hastack/heal/memcached/refused", 90, since=since, match={"target": "ctl1"})
-        time.sleep(30)  # three more reconciler rounds
+        time.sleep(22)  # two more reconciler rounds (every heal:reconcile_interval, 10 s)
         assert not pids_of(lab, "ctl1", "memcached")
         assert not [e for e in healing.events("hastack/heal/memcached/start", since) if e[2]["target"] == "ctl1"]
         assert len([e for e in healing.events("hastack/heal/memcached/refused", since)
@@ -171,7 +171,7 @@ def test_maintenance_and_the_switch_leave_a_killed_service_down(lab, healing, he
     try:
         since = time.time()
         lab.crash("ctl1", "memcached")
-        time.sleep(40)
+        time.sleep(25)  # the service beacon's delay and two reconciler rounds
         assert not pids_of(lab, "ctl1", "memcached")
         assert not healing.events("hastack/heal/memcached/start", since)
         assert not healing.events("hastack/heal/reconcile/", since), "the reconciler reported while off"
@@ -205,8 +205,8 @@ def test_a_flapping_service_gets_one_heal_at_a_time_then_is_given_up(lab, healin
                       if "start" in d and "done" in d and d["start"].get("target") == "ctl3")
         assert len(runs) == 3, runs
         assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(runs)), runs
-        # Given up: it stays down, quietly.
-        time.sleep(30)
+        # Given up: it stays down, quietly (two more reconciler rounds).
+        time.sleep(22)
         assert not pids_of(lab, "ctl3", "memcached")
         assert len(healing.events("hastack/heal/memcached/gave_up", since)) == 1
     finally:

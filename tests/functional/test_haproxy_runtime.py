@@ -161,6 +161,23 @@ def test_take_out_and_put_back_touch_only_the_named_backends(haproxy):
     assert set(status().values()) == {"UP"}
 
 
+def test_put_back_of_a_server_nobody_took_out_waits_for_the_named_backends_only(haproxy):
+    # A first deploy puts a host back that was never drained: its backends of
+    # tiers not deployed yet are DOWN, and must not hold up this tier's step.
+    sock = haproxy["sock"]
+    haproxy_mod.drain_host("a", sock=sock)  # a record of an earlier drain...
+    haproxy_mod.put_back("a", timeout=5, sock=sock)  # ...is used up by its put_back
+    haproxy_mod.command("set server other/a state maint", sock)
+    try:
+        back = haproxy_mod.put_back("a", backends="app", timeout=3, sock=sock)
+        assert back["backends"] == ["app"]
+        with pytest.raises(haproxy_mod.CommandExecutionError, match="other=MAINT"):
+            haproxy_mod.wait_up("a", timeout=1, sock=sock)
+    finally:
+        haproxy_mod.ready("other", "a", sock=sock)
+    assert haproxy_mod.wait_up("a", timeout=5, sock=sock) >= 0
+
+
 def test_unknown_server_is_a_clear_error(haproxy):
     with pytest.raises(haproxy_mod.CommandExecutionError, match="app/nosuch"):
         haproxy_mod.drain("app", "nosuch", sock=haproxy["sock"])

@@ -381,7 +381,7 @@ def admit(action, now, settings, maintenance, history, locks, observed=None, los
     return "run", action.get("reason") or ""
 
 
-def reconcile_events(view, answers, memory, now):
+def reconcile_events(view, answers, memory, now, asked=None):
     """
     Compare what each stack host must run with what it answered and return
     ``(events, memory)``: events ``(tag, data)`` for the reactors, and the
@@ -393,8 +393,13 @@ def reconcile_events(view, answers, memory, now):
 
     answers
         ``{minion: None (no answer) or {"services": {name: bool}, "galera": status or None}}``.
+    asked
+        When the question went out (default: ``now``). A silence dates from
+        it: a silent host costs the round its whole answer timeout, which
+        must not add to the grace it gets.
     """
     settings = settings_of(view)
+    observed = now if asked is None else min(float(asked), now)
     memory = copy.deepcopy(memory or {})
     silent = memory.setdefault("silent", {})
     lost = memory.setdefault("lost", {})
@@ -408,7 +413,7 @@ def reconcile_events(view, answers, memory, now):
         if not isinstance(answer, dict):
             # Silent again: host_back is fired as soon as it answers.
             returning.pop(minion, None)
-            since = silent.setdefault(minion, now)
+            since = silent.setdefault(minion, observed)
             if minion not in lost and now - since >= grace:
                 lost[minion] = now
                 events.append((f"{RECONCILE_PREFIX}/host_lost/{minion}",
@@ -1030,7 +1035,7 @@ def reconcile(view=None):
     failing = set()
     with _guard(directory):
         memory = _read_json(directory / "reconcile.json", {})
-        events, memory = reconcile_events(view, answers, memory, now)
+        events, memory = reconcile_events(view, answers, memory, now, asked=asked)
         _write_json(directory / "reconcile.json", memory)
         for tag, data in events:
             data["observed"] = asked

@@ -646,3 +646,20 @@ def test_maintenance_and_reset_take_several_names_in_one_call(heal, tmp_path, mo
     assert heal.reset("memcached") == {"cluster": "memcached", "reset": True}
     assert heal.reset("galera,hosts") == {"clusters": ["galera", "hosts"], "reset": True}
     assert fired == ["hastack/heal/memcached/reset", "hastack/heal/galera/reset", "hastack/heal/hosts/reset"]
+
+
+def test_a_silence_dates_from_the_question_not_from_the_end_of_the_wait(heal, view):
+    # A silent host makes the round wait its answer timeout; the grace counts
+    # from when the question went out, so that wait is not added to it.
+    grace = heal.settings_of(view)["host_grace"]
+    answers = {m: ok_answer(heal.wanted_services(view, m)) for m in ("ctl1", "ctl2")}
+    events, memory = heal.reconcile_events(view, answers, {}, NOW + 20, asked=NOW)
+    assert events == [] and memory["silent"] == {"ctl3": NOW}
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace - 1, asked=NOW + grace - 21)
+    assert events == []
+    events, memory = heal.reconcile_events(view, answers, memory, NOW + grace, asked=NOW + grace - 20)
+    assert [tag for tag, _ in events] == ["hastack/heal/reconcile/host_lost/ctl3"]
+    assert memory["lost"] == {"ctl3": NOW + grace}
+    # without `asked`, the silence starts at `now` (as before)
+    _, memory = heal.reconcile_events(view, answers, {}, NOW + 20)
+    assert memory["silent"] == {"ctl3": NOW + 20}

@@ -11,6 +11,7 @@ Used by the `hastack-lab` command and by the test fixtures alike.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import importlib.util
@@ -105,6 +106,37 @@ def run(cmd, check=True, capture=True, timeout=None, **kw):
         detail = (proc.stderr or proc.stdout or "").strip() if capture else ""
         raise LabError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{detail}")
     return proc
+
+
+def parse_salt_args(args):
+    """
+    A `salt` command line (target flags, -t, target, function, arguments) as
+    LocalClient.cmd's arguments, parsed the CLI's way; None when it uses
+    anything else.
+    """
+    import salt.utils.args  # pylint: disable=import-outside-toplevel
+
+    args = [str(a) for a in args]
+    tgt_type, timeout, rest = "glob", None, []
+    i = 0
+    while i < len(args):
+        if args[i] in ("-L", "--list"):
+            tgt_type = "list"
+        elif args[i] in ("-C", "--compound"):
+            tgt_type = "compound"
+        elif args[i] in ("-t", "--timeout") and i + 1 < len(args):
+            timeout = int(args[i + 1])
+            i += 1
+        elif args[i].startswith("-"):
+            return None
+        else:
+            rest.append(args[i])
+        i += 1
+    if len(rest) < 2 or "," in rest[1]:
+        return None  # no function, or a compound command
+    tgt = rest[0].split(",") if tgt_type == "list" else rest[0]
+    return {"tgt": tgt, "tgt_type": tgt_type, "fun": rest[1], "timeout": timeout,
+            "arg": salt.utils.args.parse_input(rest[2:])}
 
 
 def wait_until(predicate, timeout, interval=0.2, what="condition"):
@@ -685,8 +717,40 @@ class Lab:
             raise LabError(f"{tool} {' '.join(args)} gave no JSON:\n{proc.stdout}\n{proc.stderr}") from exc
 
     def salt(self, *args, timeout=600):
-        """`salt` against the lab master; returns {minion: return} (parsed JSON)."""
-        return self.salt_json("salt", *args, timeout=timeout)
+        """
+        `salt` against the lab master; returns {minion: return} (JSON types).
+        Published from this process (no CLI to start, no ping round before
+        the job); arguments the in-process path does not know go to the CLI.
+        """
+        call = parse_salt_args(args)
+        if call is None:
+            return self.salt_json("salt", *args, timeout=timeout)
+        return self._publish(call, timeout)
+
+    def _publish(self, call, wall_timeout):
+        import salt.client  # pylint: disable=import-outside-toplevel
+
+        def job():
+            client = salt.client.LocalClient(c_path=str(self.master_conf_dir / "master"))
+            try:
+                return client.cmd(call["tgt"], call["fun"], arg=call["arg"], timeout=call["timeout"],
+                                  tgt_type=call["tgt_type"])
+            finally:
+                client.destroy()
+
+        # The CLI's wall-clock bound too: Salt waits on while a minion says the job still runs.
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            got = pool.submit(job).result(timeout=wall_timeout)
+        except concurrent.futures.TimeoutError as exc:
+            raise LabError(f"salt {call['tgt']} {call['fun']}: no end after {wall_timeout}s") from exc
+        except Exception:  # pylint: disable=broad-except
+            # The master down or restarting: no answer, as the CLI's empty output was.
+            return {}
+        finally:
+            pool.shutdown(wait=False)
+        # What the CLI's JSON output gave: JSON types only.
+        return json.loads(json.dumps(got or {}, default=str))
 
     def salt_run(self, *args, timeout=900):
         return self.salt_json("salt-run", *args, timeout=timeout)

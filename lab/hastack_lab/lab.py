@@ -150,6 +150,18 @@ def wait_until(predicate, timeout, interval=0.2, what="condition"):
         time.sleep(interval)
 
 
+def _writes_to(pid, path):
+    """True when the process's stdout or stderr is the file ``path`` (also once deleted)."""
+    for fd in (1, 2):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target in (path, f"{path} (deleted)"):
+            return True
+    return False
+
+
 def _cmdline(pid):
     try:
         return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -325,13 +337,19 @@ class Lab:
                         found[host] = pid
         return found
 
-    def _master_pids(self):
-        # salt-master rewrites its process titles, so match on the joined command line.
+    def _master_pids(self, main_only=False):
+        """
+        This lab's salt-master processes. salt-master rewrites its process
+        titles: most keep the command line's words, but some (EventPublisher)
+        keep none, and outlive a stopped master; those are found by their
+        output, the lab's master log. ``main_only``: only those with the words.
+        """
         conf = str(self.master_conf_dir).encode()
+        log = str(self.state_dir / "master.log")
         found = []
         for pid in _all_pids():
             line = b" ".join(_cmdline(pid))
-            if b"salt-master" in line and conf in line:
+            if (b"salt-master" in line and conf in line) or (not main_only and _writes_to(pid, log)):
                 found.append(pid)
         return found
 
@@ -347,7 +365,7 @@ class Lab:
         return found
 
     def _master_pid(self):
-        pids = self._master_pids()
+        pids = self._master_pids(main_only=True)
         return min(pids) if pids else None
 
     def powered_on(self):
@@ -690,13 +708,14 @@ class Lab:
         SIGKILL of what is left after stop_timeout seconds, start again.
         Returns once every minion answers it.
         """
-        pids = self._master_pids()
-        if pids:
+        main = self._master_pid()
+        if main:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(min(pids), signal.SIGTERM)
+                os.kill(main, signal.SIGTERM)
             deadline = time.monotonic() + stop_timeout
-            while self._master_pids() and time.monotonic() < deadline:
+            while self._master_pids(main_only=True) and time.monotonic() < deadline:
                 time.sleep(0.2)
+            # ...and what outlived it (an EventPublisher never exits on its own).
             for pid in self._master_pids():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
